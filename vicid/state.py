@@ -1,0 +1,22 @@
+"""The daemon's shared state that vici commands read and change.
+
+One object, built at start-up by the shell and passed to every vici handler, so no command
+reaches for a module-level global. Each store is owned by the module named beside it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class DaemonState:
+    settings: Any  # vicid.settings.Settings
+    ke: Any = None  # vicid.ike.ke.KeRegistry
+    conns: Any = None  # vicid.config.store.ConnStore
+    pools: Any = None  # vicid.config.pools.PoolStore
+    creds: Any = None  # vicid.creds.store.CredStore
+    started: float = 0.0  # wall-clock start (seconds since the epoch), for `stats`
+    counters: Counter = field(default_factory=Counter)  # named drop/accept counters
