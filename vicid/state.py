@@ -7,6 +7,7 @@ reaches for a module-level global. Each store is owned by the module named besid
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,3 +21,7 @@ class DaemonState:
     creds: Any = None  # vicid.creds.store.CredStore
     started: float = 0.0  # wall-clock start (seconds since the epoch), for `stats`
     counters: Counter = field(default_factory=Counter)  # named drop/accept counters
+    plugins: list[str] = field(default_factory=list)  # what `stats` lists as loaded plugins
+    engine: Any = None  # the IKE engine facade, once the daemon runs one
+    # re-reads strongswan.conf; returns charon's errmsg on failure, None on success
+    reload_settings: Callable[[], str | None] | None = None

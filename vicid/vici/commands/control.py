@@ -1,0 +1,136 @@
+"""Control commands, as charon's vici_control.c answers them.
+
+initiate, terminate, rekey, redirect, install, uninstall, reload-settings. Until the IKE engine is
+wired in, initiate fails with a clear reason and the SA-selecting commands find no SAs (which is
+true: none exist), with charon's own messages.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from vicid.vici.commands.creds import reply
+from vicid.vici.dispatcher import Body, Dispatcher, Request
+
+log = logging.getLogger("vicid.vici")
+
+
+def _find_child(state: Any, child: str, ike: str | None) -> bool:
+    conns = state.conns
+    if conns is None:
+        return False
+    for peer in conns.values():
+        if ike and peer.name != ike:
+            continue
+        if child in peer.children:
+            return True
+    return False
+
+
+def _find_ike(state: Any, ike: str) -> bool:
+    return state.conns is not None and ike in state.conns
+
+
+def _control_log(req: Request, msg: str, level: int = 1) -> None:
+    if req.registered("control-log"):
+        req.emit("control-log", {"group": "CFG", "level": level, "msg": msg})
+
+
+def initiate(state: Any, req: Request) -> Body:
+    child, ike = req.str("child"), req.str("ike")
+    if not child and not ike:
+        return reply("missing configuration name")
+    kind, name = ("CHILD_SA", child) if child else ("IKE_SA", ike)
+    found = _find_child(state, child, ike) if child else _find_ike(state, ike)
+    if not found:
+        return reply(f"{kind} config '{name}' not found")
+    engine = getattr(state, "engine", None)
+    if engine is None:
+        msg = f"establishing {kind} '{name}' failed"
+        _control_log(req, f"{msg}: vicid's IKE engine is not part of this build yet")
+        log.info("initiate %s '%s' refused: no IKE engine", kind, name)
+        return reply(msg)
+    return engine.initiate(req)
+
+
+def _selector_sas(state: Any, req: Request) -> int:
+    engine = getattr(state, "engine", None)
+    return 0 if engine is None else engine.count_matching(req.body)
+
+
+def terminate(state: Any, req: Request) -> Body:
+    if not any(req.str(k) for k in ("child", "child-id", "ike", "ike-id")):
+        return reply("missing terminate selector")
+    matches = _selector_sas(state, req)
+    if not matches:
+        return {"success": "no", "matches": 0, "terminated": 0,
+                "errmsg": "no matching SAs to terminate found"}
+    return state.engine.terminate(req)
+
+
+def rekey(state: Any, req: Request) -> Body:
+    if not any(req.str(k) for k in ("child", "child-id", "ike", "ike-id")):
+        return reply("missing rekey selector")
+    matches = _selector_sas(state, req)
+    if not matches:
+        return {"success": "no", "matches": 0, "errmsg": "no matching SAs to rekey found"}
+    return state.engine.rekey(req)
+
+
+def redirect(state: Any, req: Request) -> Body:
+    gateway = req.str("gateway")
+    if not gateway:
+        return reply("missing target gateway")
+    peer_ip = req.str("peer-ip")
+    if peer_ip and not _valid_peer_ip(peer_ip):
+        return reply("invalid peer IP selector")
+    if not any(req.str(k) for k in ("ike", "ike-id", "peer-ip", "peer-id")):
+        return reply("missing redirect selector")
+    return {"success": "no", "matches": 0, "errmsg": "no matching SAs to redirect found"}
+
+
+def _valid_peer_ip(text: str) -> bool:
+    try:
+        if "-" in text:
+            low, high = text.split("-", 1)
+            ipaddress.ip_address(low)
+            ipaddress.ip_address(high)
+        else:
+            ipaddress.ip_network(text, strict=False)
+        return True
+    except ValueError:
+        return False
+
+
+def install(state: Any, req: Request) -> Body:
+    child = req.str("child")
+    if not child:
+        return reply("missing configuration name")
+    if not _find_child(state, child, req.str("ike")):
+        return reply("configuration name not found")
+    log.info("installing policy '%s' failed: no kernel interface in this vicid build", child)
+    return reply(f"installing policy '{child}' failed")
+
+
+def uninstall(state: Any, req: Request) -> Body:
+    child = req.str("child")
+    if not child:
+        return reply("missing configuration name")
+    return reply(f"policy '{child}' not found")
+
+
+def reload_settings(state: Any, req: Request) -> Body:
+    reload = getattr(state, "reload_settings", None)
+    error = reload() if reload is not None else None
+    return reply(error)
+
+
+def register(dispatcher: Dispatcher) -> None:
+    for name, handler in [
+        ("initiate", initiate), ("terminate", terminate), ("rekey", rekey), ("redirect", redirect),
+        ("install", install), ("uninstall", uninstall), ("reload-settings", reload_settings),
+    ]:
+        dispatcher.add_command(name, handler)
+    dispatcher.add_event("control-log")

@@ -1,0 +1,109 @@
+"""Per-client vici protocol state, sans-I/O: bytes in, segments out.
+
+Packets of one client are handled strictly in order, as charon does. Streamed events produced by a
+command go out before its response, and only if this client registered for them. Malformed input
+raises :class:`~vicid.vici.wire.ViciError`; the shell then logs it once and closes this client only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from vicid.vici.dispatcher import Body, Dispatcher, Request
+from vicid.vici.wire import (
+    MESSAGE_SIZE_MAX,
+    FrameReader,
+    Packet,
+    PacketType,
+    ViciError,
+    decode_message,
+    decode_packet,
+    encode_message,
+    encode_packet,
+)
+
+log = logging.getLogger("vicid.vici")
+
+_CLIENT_TYPES = {PacketType.CMD_REQUEST, PacketType.EVENT_REGISTER, PacketType.EVENT_UNREGISTER}
+
+
+class ViciSession:
+    """One connected vici client."""
+
+    def __init__(self, dispatcher: Dispatcher, state: Any, peer: str = "client") -> None:
+        self.dispatcher = dispatcher
+        self.state = state
+        self.peer = peer
+        self.reader = FrameReader()
+        # Registering twice means two deliveries (charon keeps duplicates), hence a Counter.
+        self.registrations: Counter[str] = Counter()
+
+    def receive(self, data: bytes) -> list[bytes]:
+        """Feed received bytes; return framed segments to send, in order."""
+        out: list[bytes] = []
+        for segment in self.reader.feed(data):
+            out.extend(self.handle_packet(decode_packet(segment)))
+        return out
+
+    def handle_packet(self, packet: Packet) -> list[bytes]:
+        if packet.type not in _CLIENT_TYPES:
+            raise ViciError(f"{packet.type.name} packet is not valid from a client")
+        if packet.type == PacketType.EVENT_REGISTER:
+            return [self._register(packet.name)]
+        if packet.type == PacketType.EVENT_UNREGISTER:
+            return [self._unregister(packet.name)]
+        return self._command(packet.name, decode_message(packet.body))
+
+    def _register(self, name: str) -> bytes:
+        if name not in self.dispatcher.events:
+            return encode_packet(Packet(PacketType.EVENT_UNKNOWN))
+        self.registrations[name] += 1
+        return encode_packet(Packet(PacketType.EVENT_CONFIRM))
+
+    def _unregister(self, name: str) -> bytes:
+        if self.registrations[name] <= 0:
+            return encode_packet(Packet(PacketType.EVENT_UNKNOWN))
+        self.registrations[name] -= 1
+        return encode_packet(Packet(PacketType.EVENT_CONFIRM))
+
+    def _command(self, name: str, body: Body) -> list[bytes]:
+        handler = self.dispatcher.commands.get(name)
+        if handler is None:
+            return [encode_packet(Packet(PacketType.CMD_UNKNOWN))]
+        out: list[bytes] = []
+
+        def emit(event: str, event_body: Body) -> None:
+            segment = self.event_segment(event, event_body)
+            if segment:
+                out.append(segment)
+
+        request = Request(name, body, emit=emit, registered=lambda ev: self.registrations[ev] > 0)
+        try:
+            response = handler(self.state, request)
+        except Exception:
+            # A handler bug must not take the client or the daemon down; the request fails.
+            log.exception("vici command '%s' failed", name)
+            response = {"success": "no", "errmsg": f"internal error processing '{name}'"}
+        segment = self._checked(Packet(PacketType.CMD_RESPONSE, body=encode_message(response)), name)
+        if segment:
+            out.append(segment)
+        return out
+
+    def event_segment(self, event: str, body: Body) -> bytes:
+        """The framed event for this client (repeated per registration), or b'' if unregistered."""
+        count = self.registrations[event]
+        if count <= 0:
+            return b""
+        segment = self._checked(Packet(PacketType.EVENT, event, encode_message(body)), event)
+        return segment * count
+
+    @staticmethod
+    def _checked(packet: Packet, what: str) -> bytes:
+        segment = encode_packet(packet)
+        if len(segment) - 4 > MESSAGE_SIZE_MAX:
+            # charon drops oversized outbound messages rather than breaking the stream
+            log.warning("vici '%s' message of %d bytes exceeds the limit, dropped", what, len(segment) - 4)
+            return b""
+        return segment
