@@ -1,0 +1,77 @@
+"""MAC primitives behind the PRF and INTEG transforms: HMAC, AES-XCBC (RFC 3566/4434),
+AES-CMAC (RFC 4493/4615)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import cmac, hashes, hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+}
+_BLOCK = 16
+
+
+def hmac_digest(hash_name: str, key: bytes, data: bytes) -> bytes:
+    h = hmac.HMAC(key, _HASHES[hash_name]())
+    h.update(data)
+    return h.finalize()
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def _aes_ecb(key: bytes, block: bytes) -> bytes:
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return enc.update(block) + enc.finalize()
+
+
+def xcbc_mac(key: bytes, data: bytes) -> bytes:
+    """AES-XCBC-MAC (RFC 3566 §4) with a 16-byte key, full 128-bit output."""
+    k1, k2, k3 = (_aes_ecb(key, bytes([i]) * _BLOCK) for i in (1, 2, 3))
+    cbc = Cipher(algorithms.AES(k1), modes.CBC(bytes(_BLOCK))).encryptor()
+    full = len(data) > 0 and len(data) % _BLOCK == 0
+    head_len = len(data) - _BLOCK if full else len(data) - len(data) % _BLOCK
+    state = (cbc.update(data[:head_len]) + cbc.finalize())[-_BLOCK:] if head_len else bytes(_BLOCK)
+    last = data[head_len:]
+    if full:
+        last = _xor(last, k2)
+    else:
+        last = _xor(last + b"\x80" + bytes(_BLOCK - 1 - len(last)), k3)
+    return _aes_ecb(k1, _xor(last, state))
+
+
+def xcbc_prf(key: bytes, data: bytes) -> bytes:
+    """AES-XCBC-PRF-128 (RFC 4434 §2): short keys are zero-padded, long keys hashed down."""
+    if len(key) < _BLOCK:
+        key = key + bytes(_BLOCK - len(key))
+    elif len(key) > _BLOCK:
+        key = xcbc_mac(bytes(_BLOCK), key)
+    return xcbc_mac(key, data)
+
+
+def cmac_mac(key: bytes, data: bytes) -> bytes:
+    """AES-CMAC (RFC 4493), 128-bit output."""
+    c = cmac.CMAC(algorithms.AES(key))
+    c.update(data)
+    return c.finalize()
+
+
+def cmac_prf(key: bytes, data: bytes) -> bytes:
+    """AES-CMAC-PRF-128 (RFC 4615 §3): any key length other than 16 is first CMAC'ed."""
+    if len(key) != _BLOCK:
+        key = cmac_mac(bytes(_BLOCK), key)
+    return cmac_mac(key, data)
+
+
+def mac(kind: str, key: bytes, data: bytes) -> bytes:
+    """Untruncated MAC by registry name: "hmac-<hash>", "xcbc" or "cmac"."""
+    if kind.startswith("hmac-"):
+        return hmac_digest(kind[5:], key, data)
+    if kind == "xcbc":
+        return xcbc_prf(key, data)
+    if kind == "cmac":
+        return cmac_prf(key, data)
+    raise ValueError(f"unknown MAC {kind}")
