@@ -23,6 +23,8 @@ from vicid.creds.store import (
     public_key_id,
     to_der,
 )
+from vicid.ike.identity import Identification, dntoa
+from vicid.ike.wire.enums import IdType
 from vicid.secrets import Secret
 from vicid.vici.dispatcher import Body, Dispatcher, Request
 
@@ -110,9 +112,7 @@ def load_cert(state: Any, req: Request) -> Body:
 
 def subject_text(cert: Any) -> str:
     """A certificate subject as charon prints DNs (RDNs in order, joined by ', ')."""
-    from vicid.ike.identity import dn_to_text
-
-    return dn_to_text(cert.subject.public_bytes())
+    return dntoa(cert.subject.public_bytes())
 
 
 # list-certs order: PUBKEY, X509 by flag NONE/CA/AA/OCSP, then AC, CRL, OCSP responses
@@ -146,13 +146,12 @@ def list_certs(state: Any, req: Request) -> Body:
 def _subject_matches(cert: Certificate, subject: str) -> bool:
     if cert.type != CertType.X509:
         return False
-    from vicid.ike.identity import Identification
-
     try:
         wanted = Identification.from_string(subject)
-        return Identification.from_string(subject_text(cert.parsed)).matches(wanted) > 0
     except ValueError:
         return False
+    have = Identification.from_wire(IdType.ID_DER_ASN1_DN, cert.parsed.subject.public_bytes())
+    return have.matches(wanted) > 0
 
 
 def _cert_body(store: CredStore, cert: Certificate) -> Body:
@@ -238,8 +237,6 @@ def load_shared(state: Any, req: Request) -> Body:
     if not isinstance(owners_raw, list):
         return reply("parsing shared key owners failed")
     owners = [o.decode("utf-8", "replace") for o in owners_raw] or ["%any"]
-    from vicid.ike.identity import Identification
-
     try:
         rendered = [str(Identification.from_string(o)) for o in owners]
     except ValueError:
