@@ -21,12 +21,7 @@ def _find_child(state: Any, child: str, ike: str | None) -> bool:
     conns = state.conns
     if conns is None:
         return False
-    for peer in conns.values():
-        if ike and peer.name != ike:
-            continue
-        if child in peer.children:
-            return True
-    return False
+    return any(peer.child(child) is not None for peer in conns.configs() if not ike or peer.name == ike)
 
 
 def _find_ike(state: Any, ike: str) -> bool:
