@@ -288,48 +288,57 @@ class Settings:
         return cls(parse_file(path), os.fspath(path))
 
     def section(self, path: str) -> Section | None:
-        """The section at a dotted path (own sections only, then inherited ones)."""
-        sec: Section | None = self.root
+        """The first section found at a dotted path (own sections before inherited ones)."""
+        found = self.candidates(path)
+        return found[0] if found else None
+
+    def candidates(self, path: str) -> list[Section]:
+        """Every section that contributes to a dotted path, in lookup order.
+
+        As in strongSwan, ``b : a { x { ... } }`` makes ``b.x`` see its own ``x`` first and then
+        ``a.x``: inheritance applies at every level of the path, not only where ``:`` is written.
+        """
+        current = [self.root]
         for part in [p for p in path.split(".") if p]:
-            if sec is None:
-                return None
-            sec = self._child(sec, part, set())
-        return sec
+            nxt: list[Section] = []
+            for sec in current:
+                for holder in self._with_bases(sec):
+                    child = holder.sections.get(part)
+                    if child is not None and all(child is not c for c in nxt):
+                        nxt.append(child)
+            current = nxt
+            if not current:
+                break
+        return current
 
-    def _child(self, sec: Section, name: str, seen: set[int]) -> Section | None:
-        if name in sec.sections:
-            return sec.sections[name]
-        for base in self._bases(sec, seen):
-            found = self._child(base, name, seen)
-            if found is not None:
-                return found
-        return None
+    def _with_bases(self, sec: Section) -> list[Section]:
+        """``sec`` followed by the sections it references, recursively, left to right; loops cut."""
+        out: list[Section] = []
+        todo = [sec]
+        while todo:
+            cur = todo.pop(0)
+            if any(cur is o for o in out):
+                continue
+            out.append(cur)
+            for ref in cur.refs:
+                todo.extend(self.candidates(ref)[:1] if ref else [])
+        return out
 
-    def _bases(self, sec: Section, seen: set[int]) -> Iterator[Section]:
-        """Sections ``sec`` inherits from, left to right; loops are cut."""
-        if id(sec) in seen:
-            return
-        seen.add(id(sec))
-        for ref in sec.refs:
-            base = self.section(ref)
-            if base is not None and base is not sec:
-                yield base
+    def _expanded(self, path: str) -> list[Section]:
+        """All sections (with their bases) whose keys a lookup at ``path`` consults, in order."""
+        out: list[Section] = []
+        for sec in self.candidates(path):
+            for holder in self._with_bases(sec):
+                if all(holder is not o for o in out):
+                    out.append(holder)
+        return out
 
     def raw(self, key: str) -> tuple[bool, str | None]:
         """(found, value) for a dotted key, honouring inheritance; value None for ``key =``."""
         parent, _, name = key.rpartition(".")
-        sec = self.section(parent)
-        if sec is None:
-            return False, None
-        return self._lookup(sec, name, set())
-
-    def _lookup(self, sec: Section, name: str, seen: set[int]) -> tuple[bool, str | None]:
-        if name in sec.keys:
-            return True, sec.keys[name]
-        for base in self._bases(sec, seen):
-            found, value = self._lookup(base, name, seen)
-            if found:
-                return True, value
+        for sec in self._expanded(parent):
+            if name in sec.keys:
+                return True, sec.keys[name]
         return False, None
 
     def get(self, key: str, default: str | None = None) -> str | None:
@@ -365,31 +374,17 @@ class Settings:
         return [k for k, _ in self.items(path)]
 
     def items(self, path: str) -> list[tuple[str, str | None]]:
-        sec = self.section(path)
-        if sec is None:
-            return []
         out: dict[str, str | None] = {}
-        self._collect_keys(sec, out, set())
+        for sec in self._expanded(path):
+            for k, v in sec.keys.items():
+                out.setdefault(k, v)
         # `key =` stores no value: it hides an inherited key and is itself skipped
         return [(k, v) for k, v in out.items() if v is not None]
 
-    def _collect_keys(self, sec: Section, out: dict[str, str | None], seen: set[int]) -> None:
-        for k, v in sec.keys.items():
-            out.setdefault(k, v)
-        for base in self._bases(sec, seen):
-            self._collect_keys(base, out, seen)
-
     def sections(self, path: str) -> list[str]:
         """Subsection names in enumeration order (own first, then inherited)."""
-        sec = self.section(path)
-        if sec is None:
-            return []
         out: dict[str, None] = {}
-        self._collect_sections(sec, out, set())
+        for sec in self._expanded(path):
+            for name in sec.sections:
+                out.setdefault(name, None)
         return list(out)
-
-    def _collect_sections(self, sec: Section, out: dict[str, None], seen: set[int]) -> None:
-        for name in sec.sections:
-            out.setdefault(name, None)
-        for base in self._bases(sec, seen):
-            self._collect_sections(base, out, seen)

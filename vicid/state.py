@@ -21,6 +21,7 @@ class DaemonState:
     creds: Any = None  # vicid.creds.store.CredStore
     started: float = 0.0  # wall-clock start (seconds since the epoch), for `stats`
     counters: Counter = field(default_factory=Counter)  # named drop/accept counters
+    netdb: Any = None  # vicid.netdb lookups (protocol/service names) for traffic selectors
     plugins: list[str] = field(default_factory=list)  # what `stats` lists as loaded plugins
     engine: Any = None  # the IKE engine facade, once the daemon runs one
     # re-reads strongswan.conf; returns charon's errmsg on failure, None on success

@@ -109,3 +109,25 @@ def test_typed_getters():
 def test_missing_top_level_file_is_an_error(tmp_path):
     with pytest.raises(SettingsError, match="unable to open"):
         Settings.load(tmp_path / "nope.conf")
+
+
+def test_inheritance_applies_to_subsections_of_the_same_name():
+    text = """
+connections {
+    pq {
+        local_addrs = 192.0.2.3
+        children { net { local_ts = 203.0.113.0/24
+                         remote_ts = 198.51.100.0/24
+                         esp_proposals = a } }
+    }
+    pq3 : connections.pq {
+        children { net { esp_proposals = b } }
+    }
+}
+"""
+    s = settings(text)
+    assert s.get("connections.pq3.children.net.esp_proposals") == "b"
+    assert s.get("connections.pq3.children.net.local_ts") == "203.0.113.0/24"
+    assert s.items("connections.pq3.children.net") == [
+        ("esp_proposals", "b"), ("local_ts", "203.0.113.0/24"), ("remote_ts", "198.51.100.0/24")]
+    assert s.sections("connections.pq3") == ["children"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import trio
 
 from vicid import log as vlog
+from vicid import netdb
 from vicid.config.pools import PoolStore
 from vicid.config.store import ConnStore
 from vicid.creds.store import CredStore
@@ -94,7 +95,8 @@ class Daemon:
         self.state.conns = ConnStore()
         self.state.pools = PoolStore()
         self.state.creds = CredStore()
-        self.state.plugins = ["vici", *self.state.ke.plugin_names()]
+        self.state.netdb = netdb.system()
+        self.state.plugins = ["vici", *self.state.ke.plugins]
 
     def vici_uris(self) -> list[str]:
         value = self.settings.get(f"{NS}.plugins.vici.socket") or default_socket(self.settings)
@@ -104,20 +106,23 @@ class Daemon:
         self._trio_thread = threading.get_ident()
         log.info("vicid starting (strongSwan-compatible vici, settings '%s')", self.options.conf)
         self.load_plugins()
-        self._write_pid_file()
         try:
             async with trio.open_nursery() as nursery:
+                # signals first: a SIGHUP right after start-up must reload, not kill us
+                await nursery.start(self._signals, nursery.cancel_scope)
                 await nursery.start(self.server.serve, self.vici_uris(),
                                     self.settings.get(f"{NS}.user"), self.settings.get(f"{NS}.group"))
-                nursery.start_soon(self._signals, nursery.cancel_scope)
+                self._write_pid_file()  # the pid file appears once vicid answers
                 task_status.started()
         finally:
             self.server.remove_socket_files()
             self._remove_pid_file()
             log.info("vicid stopped")
 
-    async def _signals(self, scope: trio.CancelScope) -> None:
+    async def _signals(self, scope: trio.CancelScope,
+                       *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            task_status.started()
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     log.info("SIGHUP received, reloading settings")

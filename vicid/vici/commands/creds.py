@@ -62,7 +62,7 @@ def cert_type_from(text: str, flag_text: str | None) -> tuple[str, str] | str:
     """(type, flag) for a load-cert/list-certs type, or an error message."""
     ctype = _enum(CERT_TYPE_NAMES, text)
     if ctype is not None:
-        flag = "NONE"
+        flag = "ANY" if ctype == "ANY" else "NONE"
         if ctype == "X509":
             flag_name = _enum(X509_FLAG_NAMES, flag_text or "NONE")
             if flag_name is None:
