@@ -45,6 +45,9 @@ class ConnStore:
         self._conns: dict[str, PeerConfig] = {}
         self.listeners: list[Listener] = []
         self.changes: deque[ConnChange] = deque(maxlen=history)
+        # renderings of stored configs (e.g. encoded list-conn events) by name; an entry is valid
+        # while its first element is the very object stored under that name (configs are frozen)
+        self.render_cache: dict[str, tuple[PeerConfig, bytes]] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._conns
@@ -97,6 +100,7 @@ class ConnStore:
     def unload(self, name: str) -> ConnChange | None:
         """Remove a connection; None if there is none of that name."""
         found = self._conns.pop(name, None)
+        self.render_cache.pop(name, None)
         if found is None:
             return None
         change = ConnChange("removed", found, undo=found.children)

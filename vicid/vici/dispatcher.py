@@ -26,8 +26,9 @@ class Request:
 
     name: str
     body: Body
-    # Streams an event to the requesting client (dropped unless that client registered for it).
-    emit: Callable[[str, Body], None] = field(default=lambda event, body: None)
+    # Streams an event to the requesting client (dropped unless that client registered for it);
+    # the body may also be given already encoded (bytes), e.g. from a rendering cache.
+    emit: Callable[[str, Body | bytes], None] = field(default=lambda event, body: None)
     # Client-side log streaming for initiate/terminate: emit("control-log", ...) when registered.
     registered: Callable[[str], bool] = field(default=lambda event: False)
 

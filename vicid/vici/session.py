@@ -96,7 +96,9 @@ class ViciSession:
         count = self.registrations[event]
         if count <= 0:
             return b""
-        segment = self._checked(Packet(PacketType.EVENT, event, encode_message(body)), event)
+        # a handler may hand over an already encoded body (cached renderings)
+        encoded = body if isinstance(body, bytes) else encode_message(body)
+        segment = self._checked(Packet(PacketType.EVENT, event, encoded), event)
         return segment * count
 
     @staticmethod

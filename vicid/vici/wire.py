@@ -195,12 +195,22 @@ def decode_message(data: bytes) -> dict[str, Any]:
     return root
 
 
+_SECTION_START = bytes([Element.SECTION_START])
+_SECTION_END = bytes([Element.SECTION_END])
+_KEY_VALUE = bytes([Element.KEY_VALUE])
+_LIST_START = bytes([Element.LIST_START])
+_LIST_ITEM = bytes([Element.LIST_ITEM])
+_LIST_END = bytes([Element.LIST_END])
+
+
 def _value_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if isinstance(value, bool):
         return b"yes" if value else b"no"
-    if isinstance(value, int | float | str):
+    if isinstance(value, int | float):
         return str(value).encode()
     raise TypeError(f"cannot encode {type(value).__name__} as a vici value")
 
@@ -209,7 +219,7 @@ def _name_bytes(name: str) -> bytes:
     raw = name.encode("ascii")
     if len(raw) > 255:
         raise ValueError(f"vici element name longer than 255 bytes: {name[:40]!r}...")
-    return bytes([len(raw)]) + raw
+    return bytes((len(raw),)) + raw
 
 
 def _value_field(value: Any) -> bytes:
@@ -221,23 +231,24 @@ def _value_field(value: Any) -> bytes:
 
 def encode_message(body: dict[str, Any]) -> bytes:
     """Encode nested dicts/lists/values; str/int/bool values become ASCII text."""
-    out = bytearray()
+    out: list[bytes] = []
     _encode_into(out, body)
-    return bytes(out)
+    return b"".join(out)
 
 
-def _encode_into(out: bytearray, body: dict[str, Any]) -> None:
+def _encode_into(out: list[bytes], body: dict[str, Any]) -> None:
+    append = out.append
     for key, value in body.items():
         if value is None:
             continue
         if isinstance(value, dict):
-            out += bytes([Element.SECTION_START]) + _name_bytes(key)
+            append(_SECTION_START + _name_bytes(key))
             _encode_into(out, value)
-            out.append(Element.SECTION_END)
+            append(_SECTION_END)
         elif isinstance(value, list | tuple):
-            out += bytes([Element.LIST_START]) + _name_bytes(key)
+            append(_LIST_START + _name_bytes(key))
             for item in value:
-                out += bytes([Element.LIST_ITEM]) + _value_field(item)
-            out.append(Element.LIST_END)
+                append(_LIST_ITEM + _value_field(item))
+            append(_LIST_END)
         else:
-            out += bytes([Element.KEY_VALUE]) + _name_bytes(key) + _value_field(value)
+            append(_KEY_VALUE + _name_bytes(key) + _value_field(value))

@@ -37,9 +37,10 @@ def make_daemon() -> tuple[DaemonState, Dispatcher]:
     return DaemonState(settings=Settings()), dispatcher
 
 
-def wire(body: dict[str, Any]) -> dict[str, Any]:
-    """A body as the session hands it to handlers: through the real vici codec."""
-    return decode_message(encode_message(body))
+def wire(body: dict[str, Any] | bytes) -> dict[str, Any]:
+    """A body as the session hands it to handlers: through the real vici codec (handlers may
+    also emit already encoded bodies)."""
+    return decode_message(body if isinstance(body, bytes) else encode_message(body))
 
 
 def text(value: Any) -> Any:

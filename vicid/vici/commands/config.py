@@ -28,6 +28,7 @@ from vicid.config.values import printable, tokens
 from vicid.ike.proposal import Proposal, alg_name
 from vicid.ike.wire.enums import ProtocolId, TransformType
 from vicid.vici.dispatcher import Body, Dispatcher, Request
+from vicid.vici.wire import encode_message
 
 
 def reply(error: str | None = None) -> Body:
@@ -90,11 +91,21 @@ def list_conns(state: Any, request: Request) -> Body:
     """Streams one ``list-conn`` event per connection (optionally only ``ike``), then ``{}``."""
     wanted = request.str("ike") if _printable_kv(request, "ike") else None
     netdb = getattr(state, "netdb", None)
-    for peer in conn_store(state).configs():
+    store = conn_store(state)
+    for peer in store.configs():
         if wanted is not None and peer.name != wanted:
             continue
-        request.emit("list-conn", {peer.name: list_conn_body(peer, netdb)})
+        request.emit("list-conn", _encoded_list_conn(store, peer, netdb))
     return {}
+
+
+def _encoded_list_conn(store: ConnStore, peer: PeerConfig, netdb: Any) -> bytes:
+    """The encoded event body, rendered once per stored config object (configs are frozen)."""
+    cached = store.render_cache.get(peer.name)
+    if cached is None or cached[0] is not peer:
+        cached = (peer, encode_message({peer.name: list_conn_body(peer, netdb)}))
+        store.render_cache[peer.name] = cached
+    return cached[1]
 
 
 # --- list-conn rendering ----------------------------------------------------------------------
