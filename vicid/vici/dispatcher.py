@@ -31,6 +31,8 @@ class Request:
     emit: Callable[[str, Body | bytes], None] = field(default=lambda event, body: None)
     # Client-side log streaming for initiate/terminate: emit("control-log", ...) when registered.
     registered: Callable[[str], bool] = field(default=lambda event: False)
+    # Makes a Deferred bound to this client (set by the session).
+    defer: Callable[[], Deferred] = field(default=lambda: Deferred(lambda event, body: None))
 
     def str(self, key: str, default: str | None = None) -> str | None:
         """A key/value of the request as text (charon's get_str), or ``default``."""
@@ -40,7 +42,38 @@ class Request:
         return default
 
 
-Handler = Callable[[Any, Request], Body]
+class Deferred:
+    """A response that arrives later: initiate/terminate wait for the IKE engine.
+
+    A handler returns ``request.defer()``'s result instead of a body; whoever completes the work
+    calls :meth:`log` for each ``control-log`` line and :meth:`finish` once. The session turns
+    these into segments in order; the server shell sends them as they come (``wakeup``).
+    """
+
+    def __init__(self, emit: Callable[[str, Body], None]) -> None:
+        self._emit = emit
+        self.ready: list[bytes] = []  # segments produced and not yet taken by the server
+        self.finished = False
+        self.wakeup: Callable[[], None] = lambda: None
+        self._respond: Callable[[Body], None] = lambda body: None
+
+    def log(self, body: Body) -> None:
+        if not self.finished:
+            self._emit("control-log", body)
+            self.wakeup()
+
+    def finish(self, response: Body) -> None:
+        if not self.finished:
+            self._respond(response)
+            self.finished = True
+            self.wakeup()
+
+    def take(self) -> list[bytes]:
+        out, self.ready = self.ready, []
+        return out
+
+
+Handler = Callable[[Any, Request], "Body | Deferred"]
 
 
 class Dispatcher:

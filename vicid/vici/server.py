@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from vicid.vici.dispatcher import Body, Dispatcher
+from vicid.vici.dispatcher import Body, Deferred, Dispatcher
 from vicid.vici.session import ViciSession
 from vicid.vici.wire import ViciError
 
@@ -190,10 +190,30 @@ class ViciServer:
                 self._reject(session, str(exc))
                 return
             try:
-                for segment in segments:
-                    await send.send(segment)  # responses wait for room; they are never dropped
+                for item in segments:
+                    if isinstance(item, Deferred):
+                        await self._stream_deferred(item, send)
+                    else:
+                        await send.send(item)  # responses wait for room; they are never dropped
             except trio.BrokenResourceError:
                 return  # the writer gave up: the client is gone
+
+    @staticmethod
+    async def _stream_deferred(deferred: Deferred, send: trio.MemorySendChannel[bytes]) -> None:
+        """Forward a deferred response's control-log events as they come, then the response."""
+        wake = trio.Event()
+
+        def wakeup() -> None:
+            wake.set()
+
+        deferred.wakeup = wakeup
+        while True:
+            for segment in deferred.take():
+                await send.send(segment)
+            if deferred.finished and not deferred.ready:
+                return
+            await wake.wait()
+            wake = trio.Event()
 
     def _reject(self, session: ViciSession, reason: str) -> None:
         log.warning("vici client %s sent invalid data (%s), disconnecting", session.peer, reason)

@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from typing import Any
 
-from vicid.vici.dispatcher import Body, Dispatcher, Request
+from vicid.vici.dispatcher import Body, Deferred, Dispatcher, Request
 from vicid.vici.wire import (
     MESSAGE_SIZE_MAX,
     FrameReader,
@@ -40,14 +40,15 @@ class ViciSession:
         # Registering twice means two deliveries (charon keeps duplicates), hence a Counter.
         self.registrations: Counter[str] = Counter()
 
-    def receive(self, data: bytes) -> list[bytes]:
-        """Feed received bytes; return framed segments to send, in order."""
-        out: list[bytes] = []
+    def receive(self, data: bytes) -> list[bytes | Deferred]:
+        """Feed received bytes; return framed segments to send, in order. A Deferred stands for
+        a response (and control-log events) still to come; later items wait behind it."""
+        out: list[bytes | Deferred] = []
         for segment in self.reader.feed(data):
             out.extend(self.handle_packet(decode_packet(segment)))
         return out
 
-    def handle_packet(self, packet: Packet) -> list[bytes]:
+    def handle_packet(self, packet: Packet) -> list[bytes | Deferred]:
         if packet.type not in _CLIENT_TYPES:
             raise ViciError(f"{packet.type.name} packet is not valid from a client")
         if packet.type == PacketType.EVENT_REGISTER:
@@ -68,28 +69,46 @@ class ViciSession:
         self.registrations[name] -= 1
         return encode_packet(Packet(PacketType.EVENT_CONFIRM))
 
-    def _command(self, name: str, body: Body) -> list[bytes]:
+    def _command(self, name: str, body: Body) -> list[bytes | Deferred]:
         handler = self.dispatcher.commands.get(name)
         if handler is None:
             return [encode_packet(Packet(PacketType.CMD_UNKNOWN))]
-        out: list[bytes] = []
+        out: list[bytes | Deferred] = []
 
         def emit(event: str, event_body: Body) -> None:
             segment = self.event_segment(event, event_body)
             if segment:
                 out.append(segment)
 
-        request = Request(name, body, emit=emit, registered=lambda ev: self.registrations[ev] > 0)
+        request = Request(name, body, emit=emit, registered=lambda ev: self.registrations[ev] > 0,
+                          defer=lambda: self._deferred(name))
         try:
             response = handler(self.state, request)
         except Exception:
             # A handler bug must not take the client or the daemon down; the request fails.
             log.exception("vici command '%s' failed", name)
             response = {"success": "no", "errmsg": f"internal error processing '{name}'"}
-        segment = self._checked(Packet(PacketType.CMD_RESPONSE, body=encode_message(response)), name)
+        if isinstance(response, Deferred):
+            out.append(response)
+            return out
+        segment = self._response_segment(name, response)
         if segment:
             out.append(segment)
         return out
+
+    def _response_segment(self, name: str, response: Body) -> bytes:
+        return self._checked(Packet(PacketType.CMD_RESPONSE, body=encode_message(response)), name)
+
+    def _deferred(self, name: str) -> Deferred:
+        deferred = Deferred(lambda event, body: deferred.ready.append(self.event_segment(event, body)))
+
+        def respond(response: Body) -> None:
+            segment = self._response_segment(name, response)
+            if segment:
+                deferred.ready.append(segment)
+
+        deferred._respond = respond
+        return deferred
 
     def event_segment(self, event: str, body: Body) -> bytes:
         """The framed event for this client (repeated per registration), or b'' if unregistered."""

@@ -101,3 +101,31 @@ def test_random_input_raises_only_vici_error(data):
         make_session().receive(data)
     except ViciError:
         pass
+
+
+def test_deferred_response_streams_control_log_then_response():
+    d = Dispatcher()
+    pending = []
+
+    def slow(state, req: Request):
+        deferred = req.defer()
+        pending.append(deferred)
+        return deferred
+
+    d.add_command("initiate", slow)
+    d.add_event("control-log")
+    s = ViciSession(d, state=None)
+    out = s.receive(encode_packet(Packet(PacketType.EVENT_REGISTER, "control-log")) +
+                    encode_packet(Packet(PacketType.CMD_REQUEST, "initiate")))
+    assert decode_packet(out[0][4:]).type == PacketType.EVENT_CONFIRM
+    deferred = out[1]
+    assert deferred is pending[0] and deferred.take() == []
+    woken = []
+    deferred.wakeup = lambda: woken.append(1)
+    deferred.log({"group": "IKE", "level": 1, "msg": "initiating"})
+    deferred.finish({"success": "yes"})
+    deferred.log({"msg": "late"})  # after finish: ignored
+    got = packets(deferred.take())
+    assert [p.type for p in got] == [PacketType.EVENT, PacketType.CMD_RESPONSE]
+    assert decode_message(got[0].body)["msg"] == b"initiating"
+    assert deferred.finished and len(woken) == 2
