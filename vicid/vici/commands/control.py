@@ -12,20 +12,9 @@ import logging
 from typing import Any
 
 from vicid.vici.commands.creds import reply
-from vicid.vici.dispatcher import Body, Dispatcher, Request
+from vicid.vici.dispatcher import Body, Deferred, Dispatcher, Request
 
 log = logging.getLogger("vicid.vici")
-
-
-def _find_child(state: Any, child: str, ike: str | None) -> bool:
-    conns = state.conns
-    if conns is None:
-        return False
-    return any(peer.child(child) is not None for peer in conns.configs() if not ike or peer.name == ike)
-
-
-def _find_ike(state: Any, ike: str) -> bool:
-    return state.conns is not None and ike in state.conns
 
 
 def _control_log(req: Request, msg: str, level: int = 1) -> None:
@@ -33,45 +22,58 @@ def _control_log(req: Request, msg: str, level: int = 1) -> None:
         req.emit("control-log", {"group": "CFG", "level": level, "msg": msg})
 
 
-def initiate(state: Any, req: Request) -> Body:
+def _find_configs(state: Any, child: str | None, ike: str | None) -> tuple[Any, Any] | None:
+    """(peer, child) as charon's find_child_cfg/find_peer_cfg pick them: with ``ike`` that
+    connection; otherwise the first connection that has a child of that name."""
+    conns = state.conns
+    if conns is None:
+        return None
+    for peer in conns.configs():
+        if ike and peer.name != ike:
+            continue
+        if not child:
+            return peer, None
+        found = peer.child(child)
+        if found is not None:
+            return peer, found
+    return None
+
+
+def initiate(state: Any, req: Request) -> Body | Deferred:
     child, ike = req.str("child"), req.str("ike")
     if not child and not ike:
         return reply("missing configuration name")
     kind, name = ("CHILD_SA", child) if child else ("IKE_SA", ike)
-    found = _find_child(state, child, ike) if child else _find_ike(state, ike)
-    if not found:
+    found = _find_configs(state, child, ike)
+    if found is None:
         return reply(f"{kind} config '{name}' not found")
     engine = getattr(state, "engine", None)
     if engine is None:
         msg = f"establishing {kind} '{name}' failed"
-        _control_log(req, f"{msg}: vicid's IKE engine is not part of this build yet")
+        _control_log(req, f"{msg}: vicid runs without its IKE engine")
         log.info("initiate %s '%s' refused: no IKE engine", kind, name)
         return reply(msg)
-    return engine.initiate(req)
+    return engine.initiate(req, *found)
 
 
-def _selector_sas(state: Any, req: Request) -> int:
-    engine = getattr(state, "engine", None)
-    return 0 if engine is None else engine.count_matching(req.body)
-
-
-def terminate(state: Any, req: Request) -> Body:
+def terminate(state: Any, req: Request) -> Body | Deferred:
     if not any(req.str(k) for k in ("child", "child-id", "ike", "ike-id")):
         return reply("missing terminate selector")
-    matches = _selector_sas(state, req)
-    if not matches:
-        return {"success": "no", "matches": 0, "terminated": 0,
-                "errmsg": "no matching SAs to terminate found"}
-    return state.engine.terminate(req)
+    engine = getattr(state, "engine", None)
+    if engine is None:
+        return {"success": "no", "matches": 0, "terminated": 0, "errmsg": "no matching SAs to terminate found"}
+    return engine.terminate(req)
 
 
 def rekey(state: Any, req: Request) -> Body:
     if not any(req.str(k) for k in ("child", "child-id", "ike", "ike-id")):
         return reply("missing rekey selector")
-    matches = _selector_sas(state, req)
+    engine = getattr(state, "engine", None)
+    matches = len(engine.matching_ike_sas(req.body)) if engine is not None else 0
     if not matches:
         return {"success": "no", "matches": 0, "errmsg": "no matching SAs to rekey found"}
-    return state.engine.rekey(req)
+    log.info("rekeying is not implemented in vicid yet (CREATE_CHILD_SA, IKE_FOLLOWUP_KE)")
+    return {"success": "no", "matches": matches, "errmsg": "rekeying is not supported by vicid yet"}
 
 
 def redirect(state: Any, req: Request) -> Body:
@@ -103,7 +105,8 @@ def install(state: Any, req: Request) -> Body:
     child = req.str("child")
     if not child:
         return reply("missing configuration name")
-    if not _find_child(state, child, req.str("ike")):
+    found = _find_configs(state, child, req.str("ike"))
+    if found is None or found[1] is None:
         return reply("configuration name not found")
     log.info("installing policy '%s' failed: no kernel interface in this vicid build", child)
     return reply(f"installing policy '{child}' failed")

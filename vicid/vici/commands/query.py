@@ -63,7 +63,7 @@ def time_delta(seconds: float) -> str:
 
 def stats(state: Any, req: Request) -> Body:
     now = time.time()
-    ikesas = getattr(state, "ike_sa_counts", lambda: (0, 0))()
+    ikesas = state.engine.counts() if getattr(state, "engine", None) is not None else (0, 0)
     return {
         "uptime": {
             "running": time_delta(now - state.started),
