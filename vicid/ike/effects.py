@@ -281,3 +281,12 @@ class Completed(Event):
     ok: bool
     errmsg: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IkeUpdate(Event):
+    """The IKE_SA's endpoints changed (NAT mapping, MOBIKE); vici ``ike-update``."""
+
+    ike: IkeSaView
+    local: Endpoint
+    remote: Endpoint

@@ -53,6 +53,11 @@ def _whole_length(message: Message, plain: bytes, cipher: SkCipher) -> int:
     return HEADER_LEN + len(clear) + GENERIC_HEADER_LEN + sealed
 
 
+def whole_length(message: Message, cipher: SkCipher) -> int:
+    """Length of ``message`` protected as one SK payload (what charon logs when splitting)."""
+    return _whole_length(message, encode_payload_chain(message.encrypted), cipher)
+
+
 def fragment(message: Message, cipher: SkCipher, ivs: IvSource, *,
              fragment_size: int = DEFAULT_FRAGMENT_SIZE, ipv6: bool = False,
              non_esp_marker: bool = False) -> list[bytes]:
@@ -92,6 +97,11 @@ class Reassembler:
         self._size = 0
         self._first_inner = PayloadType.NONE
         self._clear: tuple[Payload, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Plaintext bytes collected so far."""
+        return self._size
 
     def add(self, message: Message, chunk: bytes) -> Message | None:
         """Add one fragment; returns the reassembled, decoded message once complete.

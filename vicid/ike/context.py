@@ -1,0 +1,109 @@
+"""What every IKE_SA of one engine shares: settings, injected services, the ordered effect
+queue, drop counters and the allocators for unique IDs, reqids and SPIs."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from vicid.config.peer import PeerConfig
+from vicid.creds.store import CredStore
+from vicid.ike.effects import Effect
+from vicid.ike.ke import KeRegistry
+from vicid.ike.rng import Rng
+from vicid.ike.settings import EngineSettings
+
+log = logging.getLogger("vicid.ike.manager")
+
+_LOGGERS = {"IKE": "vicid.ike", "CHD": "vicid.ike.child", "CFG": "vicid.config", "MGR": "vicid.ike.manager",
+            "ENC": "vicid.ike.wire", "NET": "vicid.net", "KNL": "vicid.kernel"}
+_PY_LEVEL = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: 5, 4: 5}
+
+
+def stdlib_log(group: str, level: int, msg: str, ike: tuple[str, int] | None = None) -> None:
+    """Mirror an engine log line to stdlib logging (``vicid.log`` maps it to charon's group)."""
+    logger = logging.getLogger(_LOGGERS.get(group, "vicid.ike"))
+    logger.log(_PY_LEVEL.get(level, logging.DEBUG), "%s", msg,
+               extra={"charon_level": level, "ike": ike})
+
+
+@dataclass
+class ReqidAllocator:
+    """charon's reqid handling: identical selectors share a reqid, refcounted, from 1."""
+
+    next_reqid: int = 1
+    _by_key: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def acquire(self, key: tuple) -> int:
+        reqid, refs = self._by_key.get(key, (0, 0))
+        if not reqid:
+            reqid, self.next_reqid = self.next_reqid, self.next_reqid + 1
+        self._by_key[key] = (reqid, refs + 1)
+        return reqid
+
+    def release(self, reqid: int) -> None:
+        for key, (rid, refs) in list(self._by_key.items()):
+            if rid == reqid:
+                if refs <= 1:
+                    del self._by_key[key]
+                else:
+                    self._by_key[key] = (rid, refs - 1)
+                return
+
+
+@dataclass
+class EngineContext:
+    settings: EngineSettings
+    ke: KeRegistry
+    rng: Rng
+    peers: Callable[[], Iterable[PeerConfig]]
+    creds: CredStore
+    effects: list[Effect] = field(default_factory=list)
+    drops: Counter[str] = field(default_factory=Counter)
+    reqids: ReqidAllocator = field(default_factory=ReqidAllocator)
+    next_ike_uniqueid: int = 1
+    next_child_uniqueid: int = 1
+    ike_spis: set[bytes] = field(default_factory=set)
+    child_spis: set[bytes] = field(default_factory=set)
+    natd_key: bytes = b""  # keys the faked NAT-D source address (stable per run)
+    has_contact: Callable[[object, object, object], bool] = lambda _a, _b, _c: False
+    check_uniqueness: Callable[[object, bool], bool] = lambda _sa, _force: False
+
+    def emit(self, effect: Effect) -> None:
+        self.effects.append(effect)
+
+    def drop(self, reason: str) -> None:
+        self.drops[reason] += 1
+        log.debug("packet_dropped reason=%s", reason)
+
+    def ike_uniqueid(self) -> int:
+        uid, self.next_ike_uniqueid = self.next_ike_uniqueid, self.next_ike_uniqueid + 1
+        return uid
+
+    def child_uniqueid(self) -> int:
+        uid, self.next_child_uniqueid = self.next_child_uniqueid, self.next_child_uniqueid + 1
+        return uid
+
+    def alloc_ike_spi(self) -> bytes:
+        """A fresh, non-zero IKE SPI (RFC 7296 §2.6) not used by any of our IKE_SAs."""
+        while True:
+            spi = self.rng.bytes(8)
+            if any(spi) and spi not in self.ike_spis:
+                self.ike_spis.add(spi)
+                return spi
+
+    def alloc_child_spi(self) -> bytes:
+        """An inbound ESP/AH SPI in [spi_min, spi_max] (charon's kernel-netlink range)."""
+        lo, hi = self.settings.spi_min, self.settings.spi_max
+        span = max(hi - lo, 0) + 1
+        while True:
+            value = lo + int.from_bytes(self.rng.bytes(4), "big") % span
+            spi = value.to_bytes(4, "big")
+            if value >= 256 and spi not in self.child_spis:  # RFC 4303 §2.1: 1-255 reserved
+                self.child_spis.add(spi)
+                return spi
+
+    def free_child_spi(self, spi: bytes) -> None:
+        self.child_spis.discard(spi)

@@ -1,0 +1,475 @@
+"""One IKE_SA: a sans-I/O object with inputs that take ``now`` and effects as output.
+
+Inputs: :meth:`IkeSa.receive` (one datagram routed here by the manager), :meth:`handle_timer`,
+:meth:`initiate`, :meth:`delete`, :meth:`delete_child`. Outputs go to the shared ordered effect
+queue of the :class:`~vicid.ike.context.EngineContext`; :meth:`next_deadline` tells when the
+SA wants :meth:`handle_timer` (retransmission, half-open timeout, hard lifetime).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum, auto
+from ipaddress import ip_address
+
+from vicid.config.peer import ChildConfig, Fragmentation, PeerConfig
+from vicid.ike.child import ChildSa, ChildState
+from vicid.ike.context import EngineContext, stdlib_log
+from vicid.ike.effects import (
+    Alert,
+    ChildStateChange,
+    ChildUpDown,
+    Endpoint,
+    IkeSaView,
+    IkeStateChange,
+    IkeUpdate,
+    IkeUpDown,
+    Log,
+    SendDatagram,
+    UpdateChildSa,
+)
+from vicid.ike.identity import Identification
+from vicid.ike.ike_keymat import IkeKeymat
+from vicid.ike.proposal import Proposal
+from vicid.ike.tasks.base import Status, TaskKind
+from vicid.ike.wire.enums import IntegAlg, KeMethod, PrfAlg, TransformType, encr_name
+from vicid.ike.wire.fragments import fragment
+from vicid.ike.wire.message import Message
+from vicid.ike.wire.natt import IKE_PORT, add_non_esp_marker, needs_non_esp_marker
+from vicid.ike.wire.sk import protect
+
+
+class IkeState(Enum):
+    CREATED = "CREATED"
+    CONNECTING = "CONNECTING"
+    ESTABLISHED = "ESTABLISHED"
+    PASSIVE = "PASSIVE"
+    REKEYING = "REKEYING"
+    REKEYED = "REKEYED"
+    DELETING = "DELETING"
+    DESTROYING = "DESTROYING"
+
+
+class Ext(Enum):
+    """Extensions the peer supports (charon ``ike_extension_t``)."""
+
+    NATT = auto()
+    MOBIKE = auto()
+    FRAGMENTATION = auto()
+    SIGNATURE_AUTH = auto()
+    MULTIPLE_AUTH = auto()
+    EAP_ONLY_AUTHENTICATION = auto()
+    INTERMEDIATE = auto()
+    CHILDLESS = auto()
+    REDIRECTION = auto()
+    PPK = auto()
+    MESSAGE_ID_SYNC = auto()
+    STRONGSWAN = auto()
+
+
+class Cond(Enum):
+    """IKE_SA conditions (charon ``ike_condition_t``)."""
+
+    NAT_HERE = auto()
+    NAT_THERE = auto()
+    NAT_FAKE = auto()
+    AUTHENTICATED = auto()
+    ORIGINAL_INITIATOR = auto()
+    REDIRECTED = auto()
+
+
+class Listener:
+    """Bus listener hooks the controller uses for vici request completion."""
+
+    def ike_state_change(self, sa: IkeSa, state: IkeState) -> bool:
+        """Return False to unregister."""
+        return True
+
+    def child_state_change(self, sa: IkeSa, child: ChildSa, state: ChildState) -> bool:
+        return True
+
+
+@dataclass
+class Timers:
+    established: float | None = None
+    rekey: float | None = None
+    reauth: float | None = None
+    delete: float | None = None
+    half_open: float | None = None
+
+
+def _ep(host: Endpoint) -> str:
+    """charon's ``%#H``: address[port]."""
+    return f"{host[0]}[{host[1]}]"
+
+
+def _host_text(host: Endpoint) -> str:
+    return "%any" if not int(host[0]) else str(host[0])
+
+
+class IkeSa:
+    """An IKE_SA (charon ``ike_sa_t``) plus its task manager."""
+
+    def __init__(self, ctx: EngineContext, *, initiator: bool, spi_i: bytes, spi_r: bytes,
+                 my_host: Endpoint, other_host: Endpoint, peer_cfg: PeerConfig | None = None,
+                 ike_cfg: PeerConfig | None = None, now: float = 0.0) -> None:
+        from vicid.ike.task_manager import TaskManager
+        from vicid.ike.tasks.factory import passive_tasks
+
+        self.ctx = ctx
+        self.uniqueid = ctx.ike_uniqueid()
+        self.initiator = initiator
+        self.spi_i, self.spi_r = spi_i, spi_r
+        self.my_host, self.other_host = my_host, other_host
+        self.ike_cfg: PeerConfig | None = ike_cfg or peer_cfg
+        self.peer_cfg: PeerConfig | None = peer_cfg
+        self.state = IkeState.CREATED
+        self.my_id: Identification = Identification.any()
+        self.other_id: Identification = Identification.any()
+        self.proposal: Proposal | None = None
+        self.keymat = IkeKeymat(ctx.rng, initiator)
+        self.extensions: set[Ext] = set()
+        self.conditions: set[Cond] = set()
+        self.children: list[ChildSa] = []
+        self.listeners: list[Listener] = []
+        self.timers = Timers()
+        self.now = now
+        self.nat_detection_dest: bytes = b""
+        self.tm = TaskManager(self, passive_tasks)
+        self.destroyed = False
+
+    # --- identity / names -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.peer_cfg.name if self.peer_cfg else "(unnamed)"
+
+    @property
+    def my_spi(self) -> bytes:
+        return self.spi_i if self.initiator else self.spi_r
+
+    @property
+    def nat_any(self) -> bool:
+        return bool(self.conditions & {Cond.NAT_HERE, Cond.NAT_THERE, Cond.NAT_FAKE})
+
+    def has(self, cond: Cond) -> bool:
+        return cond in self.conditions
+
+    def set_condition(self, cond: Cond, value: bool) -> None:
+        if value:
+            self.conditions.add(cond)
+        else:
+            self.conditions.discard(cond)
+
+    def supports(self, ext: Ext) -> bool:
+        return ext in self.extensions
+
+    # --- effects ------------------------------------------------------------------------------
+    def log(self, group: str, level: int, msg: str) -> None:
+        """A charon log line: Log effect (control-log) and stdlib logging."""
+        self.ctx.emit(Log(group, level, msg, self.name, self.uniqueid))
+        stdlib_log(group, level, msg, (self.name, self.uniqueid))
+
+    def drop(self, reason: str) -> None:
+        self.ctx.drop(reason)
+
+    def alert(self, kind: str) -> None:
+        self.ctx.emit(Alert(kind, self.view(self.now)))
+
+    def send(self, packets: Sequence[bytes], src: Endpoint, dst: Endpoint) -> None:
+        """SendDatagram per packet; the non-ESP marker unless one port is 500 (RFC 3948 §2.2)."""
+        marker = needs_non_esp_marker(src[1], dst[1])
+        for packet in packets:
+            self.log("NET", 1, f"sending packet: from {_ep(src)} to {_ep(dst)} ({len(packet)} bytes)")
+            self.ctx.emit(SendDatagram(add_non_esp_marker(packet) if marker else packet, src, dst))
+
+    def protect(self, message: Message, src: Endpoint, dst: Endpoint) -> list[bytes]:
+        """SK-protect ``message``, as SKF fragments when fragmentation is in use (RFC 7383)."""
+        cipher = self.keymat.outbound
+        assert cipher is not None
+        if not self.use_fragmentation():
+            return [protect(message, cipher, self.keymat.next_iv())]
+        ipv6 = dst[0].version == 6
+        return fragment(message, cipher, self.keymat.next_iv,
+                        fragment_size=self.ctx.settings.fragment_size_for(ipv6), ipv6=ipv6,
+                        non_esp_marker=needs_non_esp_marker(src[1], dst[1]))
+
+    def use_fragmentation(self) -> bool:
+        mode = self.ike_cfg.fragmentation if self.ike_cfg else Fragmentation.YES
+        return mode == Fragmentation.FORCE or (mode == Fragmentation.YES and self.supports(Ext.FRAGMENTATION))
+
+    # --- state and events ---------------------------------------------------------------------
+    def set_state(self, state: IkeState) -> None:
+        self.log("IKE", 2, f"IKE_SA {self.name}[{self.uniqueid}] state change: "
+                           f"{self.state.value} => {state.value}")
+        if state == IkeState.ESTABLISHED and self.state in (IkeState.CONNECTING, IkeState.PASSIVE):
+            self.timers.half_open = None
+            self._schedule_lifetimes()
+        self.ctx.emit(IkeStateChange(self.view(self.now), state.value))
+        self.state = state
+        self.listeners = [lst for lst in self.listeners if lst.ike_state_change(self, state)]
+
+    def _schedule_lifetimes(self) -> None:
+        """Rekey/reauth/over times as charon's ``set_state(IKE_ESTABLISHED)`` logs them."""
+        cfg, t = self.peer_cfg, self.timers
+        t.established = self.now
+        if cfg is None:
+            return
+        rekey, reauth = self._jittered(cfg.rekey_time, cfg), self._jittered(cfg.reauth_time, cfg)
+        if rekey:
+            t.rekey = self.now + rekey
+            self.log("IKE", 1, f"scheduling rekeying in {rekey}s")
+        if reauth:
+            t.reauth = self.now + reauth
+            self.log("IKE", 1, f"scheduling reauthentication in {reauth}s")
+        first = min(x for x in (t.rekey, t.reauth) if x is not None) if (t.rekey or t.reauth) else None
+        if first is not None:
+            t.delete = first + cfg.over_time
+            self.log("IKE", 1, f"maximum IKE_SA lifetime {int(t.delete - self.now)}s")
+
+    def _jittered(self, seconds: int, cfg: PeerConfig) -> int:
+        if not seconds or not cfg.rand_time:
+            return seconds
+        return seconds - int(self.ctx.rng.random() * cfg.rand_time)
+
+    def ike_updown(self, up: bool) -> None:
+        """Bus ``ike_updown``; a down event implicitly downs all CHILD_SAs (``bus.c``)."""
+        view = self.view(self.now)
+        self.ctx.emit(IkeUpDown(view, up))
+        if up:
+            return
+        for child in self.children:
+            if child.state not in (ChildState.REKEYED, ChildState.DELETED):
+                self.ctx.emit(ChildUpDown(view, child.view(self.now), False))
+
+    def child_updown(self, child: ChildSa, up: bool) -> None:
+        self.ctx.emit(ChildUpDown(self.view(self.now), child.view(self.now), up))
+
+    def set_child_state(self, child: ChildSa, state: ChildState) -> None:
+        self.log("CHD", 2, f"CHILD_SA {child.name}{{{child.uniqueid}}} state change: "
+                           f"{child.state.value} => {state.value}")
+        self.ctx.emit(ChildStateChange(self.view(self.now), child.view(self.now), state.value))
+        self.listeners = [lst for lst in self.listeners if lst.child_state_change(self, child, state)]
+        child.state = state
+
+    # --- hosts --------------------------------------------------------------------------------
+    def float_ports(self) -> None:
+        """Switch to UDP 4500 after NAT detection (``float_ports()``)."""
+        settings = self.ctx.settings
+        if self.other_host[1] == IKE_PORT or self.my_host[1] == IKE_PORT:
+            self.other_host = (self.other_host[0], settings.port_nat_t)
+        if self.my_host[1] == settings.port:
+            self.my_host = (self.my_host[0], settings.port_nat_t)
+
+    def update_hosts(self, me: Endpoint | None, other: Endpoint | None, *, force: bool = False,
+                     force_local: bool = False) -> None:
+        """Implicit address updates without MOBIKE (``update_hosts()``): forced for IKE_AUTH
+        (ports change with NAT-T), otherwise the remote only behind a static NAT."""
+        if self.supports(Ext.MOBIKE):
+            return
+        me, other = me or self.my_host, other or self.other_host
+        virgin = not int(self.my_host[0]) or not int(self.other_host[0])
+        new_me = me if (virgin or force or force_local) and me != self.my_host else None
+        move_other = virgin or force or (self.has(Cond.NAT_THERE) and (
+            not self.has(Cond.NAT_HERE) or not self.has(Cond.ORIGINAL_INITIATOR)))
+        new_other = other if move_other and other != self.other_host else None
+        self._apply_hosts(new_me, new_other, silent=virgin)
+
+    def move_hosts(self, me: Endpoint, other: Endpoint) -> None:
+        """An explicit MOBIKE address update (UPDATE_SA_ADDRESSES)."""
+        self._apply_hosts(me if me != self.my_host else None,
+                          other if other != self.other_host else None, silent=False)
+
+    def _apply_hosts(self, new_me: Endpoint | None, new_other: Endpoint | None, silent: bool) -> None:
+        if new_me is None and new_other is None:
+            return
+        level = 1 if self.state == IkeState.ESTABLISHED else 2
+        if not silent:
+            self.ctx.emit(IkeUpdate(self.view(self.now), new_me or self.my_host, new_other or self.other_host))
+        if new_me is not None:
+            self.log("IKE", level, f"local endpoint changed from {_ep(self.my_host)} to {_ep(new_me)}")
+            self.my_host = new_me
+        if new_other is not None:
+            self.log("IKE", level, f"remote endpoint changed from {_ep(self.other_host)} to {_ep(new_other)}")
+            self.other_host = new_other
+        for child in self.children:
+            self._update_child(child)
+
+    def _update_child(self, child: ChildSa) -> None:
+        """``child_sa->update``: move both SAs of an installed CHILD_SA to the new endpoints."""
+        old_me, old_other = child.my_host, child.other_host
+        child.my_host, child.other_host, child.encap = self.my_host, self.other_host, self.nat_any
+        if child.installed_in and old_me is not None:
+            self.ctx.emit(UpdateChildSa(child.spi_in_int, child.protocol, old_me, self.other_host,
+                                        self.my_host, child.encap))
+        if child.installed_out and old_other is not None:
+            self.ctx.emit(UpdateChildSa(child.spi_out_int, child.protocol, old_other, self.my_host,
+                                        self.other_host, child.encap))
+
+    def reset(self) -> None:
+        """``ike_sa->reset(FALSE)``: retry IKE_SA_INIT with the same SPIi, new keys, MID 0."""
+        from vicid.ike.tasks.factory import queue_ike
+
+        if self.initiator:
+            self.spi_r = bytes(8)
+        self.set_state(IkeState.CREATED)
+        self.keymat = IkeKeymat(self.ctx.rng, self.initiator)
+        self.tm.reset(0, 0)
+        queue_ike(self)
+
+    # --- children -----------------------------------------------------------------------------
+    def new_child(self, config: ChildConfig, initiator: bool) -> ChildSa:
+        return ChildSa(config, self.ctx.child_uniqueid(), 0, initiator, my_host=self.my_host,
+                       other_host=self.other_host, encap=self.nat_any)
+
+    def add_child(self, child: ChildSa) -> None:
+        self.children.append(child)
+
+    def find_child(self, protocol: int, spi: bytes, inbound: bool) -> ChildSa | None:
+        for child in self.children:
+            if child.protocol == protocol and (child.spi_in if inbound else child.spi_out) == spi:
+                return child
+        return None
+
+    def destroy_child(self, child: ChildSa) -> None:
+        """``child_sa->destroy``: DESTROYING state, kernel state removed, IDs released."""
+        if child in self.children:
+            self.children.remove(child)
+        self.set_child_state(child, ChildState.DESTROYING)
+        for effect in child.teardown_effects():
+            self.ctx.emit(effect)
+        if child.spi_in:
+            self.ctx.free_child_spi(child.spi_in)
+        if child.reqid:
+            self.ctx.reqids.release(child.reqid)
+
+    # --- inputs -------------------------------------------------------------------------------
+    def receive(self, raw: bytes, clear: Message, src: Endpoint, dst: Endpoint, now: float) -> Status:
+        """One datagram for this SA (marker stripped, header and clear payloads decoded)."""
+        self.now = now
+        if self.state == IkeState.PASSIVE:
+            return Status.FAILED
+        self.log("NET", 1, f"received packet: from {_ep(src)} to {_ep(dst)} ({len(raw)} bytes)")
+        return self.tm.process_message(raw, clear, src, dst)
+
+    def initiate(self, child_cfg: ChildConfig | None, now: float) -> Status:
+        """``ike_sa->initiate()``: queue IKE_SA setup (if new) and the CHILD_SA, then start."""
+        from vicid.ike.tasks.factory import queue_child, queue_ike
+
+        self.now = now
+        if self.state == IkeState.CREATED:
+            self.set_condition(Cond.ORIGINAL_INITIATOR, True)
+            queue_ike(self)
+        if child_cfg is not None:
+            queue_child(self, child_cfg)
+        return self.tm.initiate()
+
+    def delete(self, now: float, force: bool = False) -> Status:
+        """``ike_sa->delete()``: an INFORMATIONAL DELETE if established, else destroy."""
+        from vicid.ike.tasks.factory import queue_ike_delete
+
+        self.now = now
+        status = Status.DESTROY_ME
+        if self.state in (IkeState.ESTABLISHED, IkeState.REKEYING, IkeState.REKEYED):
+            if not self.tm.has(self.tm.queued, TaskKind.IKE_DELETE):
+                queue_ike_delete(self)
+            status = self.tm.initiate()
+        elif self.state == IkeState.CREATED:
+            self.log("IKE", 1, "deleting unestablished IKE_SA")
+        elif self.state != IkeState.PASSIVE:
+            self.log("IKE", 1, f"destroying IKE_SA in state {self.state.value} without notification")
+            force = True
+        if force:
+            if self.state in (IkeState.ESTABLISHED, IkeState.REKEYING, IkeState.DELETING):
+                self.ike_updown(False)
+            status = Status.DESTROY_ME
+        return status
+
+    def delete_child(self, child: ChildSa, now: float) -> Status:
+        from vicid.ike.tasks.factory import queue_child_delete
+
+        self.now = now
+        queue_child_delete(self, child)
+        return self.tm.initiate()
+
+    def handle_timer(self, now: float) -> Status:
+        self.now = now
+        t = self.timers
+        if t.half_open is not None and now >= t.half_open and self.state != IkeState.ESTABLISHED:
+            self.log("JOB", 1, f"deleting half open IKE_SA with {_host_text(self.other_host)} after timeout")
+            self.alert("half-open-timeout")
+            return Status.DESTROY_ME
+        if t.delete is not None and now >= t.delete and self.state == IkeState.ESTABLISHED:
+            t.delete = None
+            self.alert("ike-sa-expired")
+            return self.delete(now)
+        return self.tm.handle_timer(now)
+
+    def next_deadline(self) -> float | None:
+        candidates = [self.tm.next_deadline()]
+        if self.state != IkeState.ESTABLISHED:
+            candidates.append(self.timers.half_open)
+        elif self.timers.delete is not None:
+            candidates.append(self.timers.delete)
+        found = [c for c in candidates if c is not None]
+        return min(found) if found else None
+
+    def destroy(self) -> None:
+        """``ike_sa->destroy``: DESTROYING, then every CHILD_SA is destroyed (kernel cleanup)."""
+        if self.destroyed:
+            return
+        self.destroyed = True
+        self.set_state(IkeState.DESTROYING)
+        for child in list(self.children):
+            self.destroy_child(child)
+        self.tm.flush()
+
+    # --- snapshot -----------------------------------------------------------------------------
+    def view(self, now: float) -> IkeSaView:
+        """What vici's ``list_ike()`` renders for this SA."""
+        queued, active, passive = self.tm.task_names()
+        established = self.state == IkeState.ESTABLISHED and self.timers.established is not None
+        return IkeSaView(
+            name=self.name, uniqueid=self.uniqueid, state=self.state.value,
+            local_host=_host_text(self.my_host), local_port=self.my_host[1], local_id=str(self.my_id),
+            remote_host=_host_text(self.other_host), remote_port=self.other_host[1],
+            remote_id=str(self.other_id), initiator=self.initiator,
+            initiator_spi=int.from_bytes(self.spi_i, "big"), responder_spi=int.from_bytes(self.spi_r, "big"),
+            nat_local=self.has(Cond.NAT_HERE), nat_remote=self.has(Cond.NAT_THERE),
+            nat_fake=self.has(Cond.NAT_FAKE), nat_any=self.nat_any, **_ike_algorithms(self.proposal),
+            established=int(now - self.timers.established) if established else None,  # type: ignore[operator]
+            rekey_time=_until(self.timers.rekey, now) if established else None,
+            reauth_time=_until(self.timers.reauth, now) if established else None,
+            tasks_queued=queued, tasks_active=active, tasks_passive=passive,
+            children=tuple(c.view(now) for c in self.children))
+
+
+def _until(when: float | None, now: float) -> int | None:
+    return None if when is None else int(when - now)
+
+
+def _name(enum: type, value: int) -> str:
+    return enum(value).name if value in enum._value2member_map_ else str(value)
+
+
+def _ike_algorithms(p: Proposal | None) -> dict:
+    if p is None:
+        return {}
+    encr, integ, prf = (p.get_algorithm(t) for t in (TransformType.ENCR, TransformType.INTEG,
+                                                      TransformType.PRF))
+    out: dict = {"ke_methods": tuple(_name(KeMethod, t.id) for ttype in p.ke_methods
+                                     for t in p.algorithms(ttype) if t.id)}
+    if encr is not None:
+        out.update(encr_alg=encr_name(encr.id), encr_keysize=encr.key_length)
+    if integ is not None:
+        out.update(integ_alg=_name(IntegAlg, integ.id), integ_keysize=integ.key_length)
+    if prf is not None:
+        out["prf_alg"] = _name(PrfAlg, prf.id)
+    return out
+
+
+def endpoint(address: str, port: int) -> Endpoint:
+    return (ip_address(address), port)
+
+
+__all__ = ["Cond", "Ext", "IkeSa", "IkeState", "Listener", "endpoint"]

@@ -1,0 +1,132 @@
+"""Engine settings read once from strongswan.conf through a ``get(key, default)`` callable.
+
+Names and defaults are charon's (``conf/options/charon.opt``); only the keys the engine uses
+are read. Values are parsed like libstrongswan's settings getters (``yes``/``no``, integers,
+floats, times with an s/m/h/d suffix); an unparsable value falls back to the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vicid.ike.retransmit import Retransmission
+
+Getter = Callable[[str, str | None], str | None]
+NS = "charon"
+_TRUE = {"yes", "true", "enabled", "1"}
+_FALSE = {"no", "false", "disabled", "0"}
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _bool(raw: str | None, default: bool) -> bool:
+    value = (raw or "").strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else default
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int((raw or "").strip(), 0)
+    except ValueError:
+        return default
+
+
+def _float(raw: str | None, default: float) -> float:
+    try:
+        return float((raw or "").strip())
+    except ValueError:
+        return default
+
+
+def _time(raw: str | None, default: float) -> float:
+    value = (raw or "").strip().lower()
+    unit = value[-1:] if value[-1:] in "smhd" else ""
+    try:
+        return float(value[:len(value) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the sans-I/O engine reads from ``charon.*`` (defaults as charon 6.1)."""
+
+    retransmit: Retransmission = field(default_factory=Retransmission)
+    fragment_size: int = 1280
+    fragment_size_v4: int = 0
+    fragment_size_v6: int = 0
+    max_packet: int = 10000
+    port: int = 500
+    port_nat_t: int = 4500
+    dos_protection: bool = True
+    cookie_threshold: int = 30
+    cookie_threshold_ip: int = 3
+    block_threshold: int = 5
+    init_limit_half_open: int = 0
+    ikesa_limit: int = 0
+    half_open_timeout: float = 30.0
+    prefer_configured_proposals: bool = True
+    prefer_previous_dh_group: bool = True
+    accept_private_algs: bool = False
+    signature_authentication: bool = True
+    follow_redirects: bool = True
+    multiple_authentication: bool = True
+    close_ike_on_child_failure: bool = False
+    replay_window: int = 32
+    spi_min: int = 0xC0000000
+    spi_max: int = 0xCFFFFFFF
+    nonce_size: int = 32
+    # vicid extensions (not charon options)
+    esp_v3_tfc: bool = True  # the datapath supports ESPv3 TFC padding (kernel-netlink does)
+    invalid_ike_spi_rate: int = 1  # INVALID_IKE_SPI replies per second (RFC 7296 §2.21.4), 0 = off
+
+    def fragment_size_for(self, ipv6: bool) -> int:
+        """charon's ``determine_fragment_size``: per-family value, the generic one, or 576/1280."""
+        size = self.fragment_size_v6 if ipv6 else self.fragment_size_v4
+        return size or self.fragment_size or (1280 if ipv6 else 576)
+
+    @classmethod
+    def from_get(cls, get: Getter) -> EngineSettings:
+        """Alias of :meth:`from_getter` (the daemon shell's spelling)."""
+        return cls.from_getter(get)
+
+    @classmethod
+    def from_getter(cls, get: Getter) -> EngineSettings:
+        """Read every engine option from a strongswan.conf lookup (``Settings.get``)."""
+        d = cls()
+
+        def opt(name: str) -> str | None:
+            return get(f"{NS}.{name}", None)
+
+        block = _int(opt("block_threshold"), d.block_threshold)
+        cookie_ip = _int(opt("cookie_threshold_ip"), d.cookie_threshold_ip)
+        return cls(
+            retransmit=Retransmission.from_getter(opt),
+            fragment_size=_int(opt("fragment_size"), d.fragment_size),
+            fragment_size_v4=_int(opt("fragment_size_v4"), 0),
+            fragment_size_v6=_int(opt("fragment_size_v6"), 0),
+            max_packet=_int(opt("max_packet"), d.max_packet),
+            port=_int(opt("port"), d.port),
+            port_nat_t=_int(opt("port_nat_t"), d.port_nat_t),
+            dos_protection=_bool(opt("dos_protection"), True),
+            cookie_threshold=_int(opt("cookie_threshold"), d.cookie_threshold),
+            cookie_threshold_ip=cookie_ip,
+            block_threshold=max(block, cookie_ip + 1),  # as charon's receiver enforces
+            init_limit_half_open=_int(opt("init_limit_half_open"), 0),
+            ikesa_limit=_int(opt("ikesa_limit"), 0),
+            half_open_timeout=_time(opt("half_open_timeout"), d.half_open_timeout),
+            prefer_configured_proposals=_bool(opt("prefer_configured_proposals"), True),
+            prefer_previous_dh_group=_bool(opt("prefer_previous_dh_group"), True),
+            accept_private_algs=_bool(opt("accept_private_algs"), False),
+            signature_authentication=_bool(opt("signature_authentication"), True),
+            follow_redirects=_bool(opt("follow_redirects"), True),
+            multiple_authentication=_bool(opt("multiple_authentication"), True),
+            close_ike_on_child_failure=_bool(opt("close_ike_on_child_failure"), False),
+            replay_window=_int(opt("replay_window"), d.replay_window),
+            spi_min=_int(opt("spi_min"), d.spi_min),
+            spi_max=_int(opt("spi_max"), d.spi_max),
+            invalid_ike_spi_rate=_int(opt("invalid_ike_spi_rate"), d.invalid_ike_spi_rate),
+        )
+
+
+__all__ = ["EngineSettings", "Getter", "_bool", "_float", "_int", "_time"]
