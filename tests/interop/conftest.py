@@ -39,6 +39,7 @@ from .charon import rootfs_swanctl as _rootfs_swanctl
 from .pluto import Pluto, start_pluto
 from .provision import ProvisionError, Trees, describe, is_provisioned, provision
 from .rootfs import run_in_rootfs
+from .vicid import Vicid
 
 CONFIGS = Path(__file__).parent / "configs"
 _DAEMONS = pytest.StashKey[list]()
@@ -149,6 +150,23 @@ def charon_factory(
                          timeout=timeout)
         started.append(c)
         return c
+
+    yield start
+    for d in reversed(started):
+        d.stop()
+
+
+@pytest.fixture
+def vicid_factory(netns_factory: object, tmp_path: Path, request: pytest.FixtureRequest
+                  ) -> Iterator[Callable[..., Vicid]]:
+    """Start vicid (this checkout) in namespaces; all are stopped at teardown, before the namespaces."""
+    started: list = request.node.stash.setdefault(_DAEMONS, [])
+
+    def start(node: netns_mod.Node, *, name: str | None = None, extra_conf: str = "") -> Vicid:
+        name = name or node.name
+        v = Vicid(node, _run_dir(tmp_path, f"vicid-{name}"), name, extra_conf).start()
+        started.append(v)
+        return v
 
     yield start
     for d in reversed(started):

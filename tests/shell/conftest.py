@@ -59,6 +59,7 @@ def write_conf(path: Path, uris: list[str], extra: str = "") -> None:
         "charon {\n"
         f"  plugins {{ vici {{ socket = {', '.join(uris)} }} }}\n"
         f"  filelog {{ test {{ path = {path.parent / 'vicid.log'}\n default = 2\n flush_line = yes\n }} }}\n"
+        "  port = 0\n  port_nat_t = 0\n"  # ephemeral IKE ports: tests never collide with a host daemon
         f"{extra}"
         "}\n"
     )

@@ -99,18 +99,24 @@ def test_algorithms_list_ke_plugins(session):
     assert algs["ke"]["CURVE_25519"] == b"openssl"
 
 
-def test_engine_commands_fail_clearly(session):
+def test_initiate_timeout_terminate_and_errors(session):
     session.load_conn(CONN)
-    with pytest.raises(CommandException, match="establishing CHILD_SA 'net' failed"):
-        for _ in session.initiate({"child": "net", "ike": "gw"}):
-            pass
     with pytest.raises(CommandException, match="CHILD_SA config 'nope' not found"):
         for _ in session.initiate({"child": "nope"}):
             pass
+    # nobody answers at 192.0.2.3 here: the request gives up after its timeout, the SA stays
+    with pytest.raises(CommandException, match="CHILD_SA 'net' not established after 300ms"):
+        for _ in session.initiate({"child": "net", "ike": "gw", "timeout": 300}):
+            pass
+    sas = list(session.list_sas())
+    assert [list(sa) for sa in sas] == [["gw"]]
+    assert sas[0]["gw"]["state"] == b"CONNECTING" and sas[0]["gw"]["initiator"] == b"yes"
+    logs = list(session.terminate({"ike": "gw", "force": "yes", "timeout": 2000}))
+    assert list(session.list_sas()) == []
+    assert logs and all(entry["ikesa-name"] == b"gw" for entry in logs)  # control-log of that IKE_SA
     with pytest.raises(CommandException, match="no matching SAs to terminate found"):
         for _ in session.terminate({"ike": "gw"}):
             pass
-    assert list(session.list_sas()) == []
     assert list(session.list_policies({"drop": "yes"})) == []
     session.reload_settings()
     session.flush_certs()

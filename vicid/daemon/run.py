@@ -16,6 +16,7 @@ from vicid import netdb
 from vicid.config.pools import PoolStore
 from vicid.config.store import ConnStore
 from vicid.creds.store import CredStore
+from vicid.daemon.engine import EngineRunner
 from vicid.ike.ke import KeRegistry
 from vicid.settings import Settings, SettingsError
 from vicid.state import DaemonState
@@ -112,12 +113,23 @@ class Daemon:
                 await nursery.start(self._signals, nursery.cancel_scope)
                 await nursery.start(self.server.serve, self.vici_uris(),
                                     self.settings.get(f"{NS}.user"), self.settings.get(f"{NS}.group"))
+                await self._start_engine(nursery)
                 self._write_pid_file()  # the pid file appears once vicid answers
                 task_status.started()
         finally:
             self.server.remove_socket_files()
             self._remove_pid_file()
             log.info("vicid stopped")
+
+    async def _start_engine(self, nursery: trio.Nursery) -> None:
+        """The IKE engine with its sockets; if it cannot start, vici keeps serving (logged)."""
+        engine = EngineRunner(self.state, self.server.broadcast, self.server.has_listeners)
+        try:
+            await nursery.start(engine.run)
+        except OSError as exc:
+            log.error("IKE engine not started: %s (vici keeps running)", exc)
+            return
+        self.state.engine = engine
 
     async def _signals(self, scope: trio.CancelScope,
                        *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -1,0 +1,365 @@
+"""The engine loop: the one trio task that calls the sans-I/O IKE engine and carries out effects.
+
+Datagrams, vici commands and timer expiries arrive on one channel and are handed to the
+IkeSaManager synchronously, so no IKE_SA ever needs a lock. After each call the effects are
+executed in the order the engine gave them: kernel changes first where the engine put them
+first, datagrams, then vici events and the control-log/response of a waiting vici request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import secrets as _secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from vicid.config.peer import ChildConfig, PeerConfig
+from vicid.daemon.ike_socket import IkeSocket, open_ike_sockets, source_for
+from vicid.ike import effects as fx
+from vicid.ike.manager import IkeSaManager
+from vicid.ike.settings import EngineSettings
+from vicid.kernel.factory import create_kernel_port
+from vicid.vici.dispatcher import Body, Deferred, Request
+from vicid.vici.events import control_log_body, event_message, list_sa_event
+
+log = logging.getLogger("vicid.daemon")
+
+NS = "charon"
+QUEUE = 1024  # inputs waiting for the engine before receive loops block
+
+
+class SystemRng:
+    """Randomness for the engine from the OS CSPRNG (tests inject deterministic ones)."""
+
+    def bytes(self, n: int) -> bytes:
+        return _secrets.token_bytes(n)
+
+    def random(self) -> float:
+        return _secrets.randbits(53) / (1 << 53)
+
+    def __getattr__(self, name: str) -> Any:  # tolerate richer Rng protocols (randbits, ...)
+        return getattr(_secrets.SystemRandom(), name)
+
+
+@dataclass
+class PendingRequest:
+    """A vici initiate/terminate waiting for the engine."""
+
+    deferred: Deferred | None  # None: the client asked not to wait (timeout < 0)
+    loglevel: int
+    kind: str  # "CHILD_SA" / "IKE_SA"
+    name: str
+    ike_ids: set[int] = field(default_factory=set)
+    deadline: float = math.inf
+    started: float = 0.0
+
+
+class EngineRunner:
+    """Owns the IKE sockets and the manager; the vici control commands call into it."""
+
+    def __init__(self, state: Any, broadcast: Callable[[str, Body], None],
+                 has_listeners: Callable[[str], bool], kernel: Any = None) -> None:
+        self.state = state
+        self.broadcast = broadcast
+        self.has_listeners = has_listeners
+        self.kernel = kernel
+        settings = state.settings
+        self.settings = EngineSettings.from_get(settings.get)
+        self.manager = IkeSaManager(self.settings, state.ke, SystemRng(), peers=state.conns.configs,
+                                    creds=state.creds)
+        self.port = settings.get_int(f"{NS}.port", 500)
+        self.port_nat_t = settings.get_int(f"{NS}.port_nat_t", 4500)
+        self.sockets: list[IkeSocket] = []
+        self.requests: dict[int, PendingRequest] = {}
+        self._next_request = 1
+        self._send, self._recv = trio.open_memory_channel[Callable[[float], None]](QUEUE)
+        self._esp_handler: Callable[[bytes, fx.Endpoint, fx.Endpoint], None] | None = None
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.sockets = await open_ike_sockets(self.port, self.port_nat_t)
+        if self.port == 0 or self.port_nat_t == 0:  # ephemeral ports (charon: port = 0): learn them
+            self.port, self.port_nat_t = self.sockets[0].port, self.sockets[1].port
+        for sock in self.sockets:
+            log.info("listening for IKE on %s port %d", "IPv6" if sock.family == 10 else "IPv4", sock.port)
+        try:
+            async with trio.open_nursery() as nursery:
+                await self._start_kernel(nursery)
+                for sock in self.sockets:
+                    nursery.start_soon(self._receive_loop, sock)
+                task_status.started()
+                await self._engine_loop()
+        finally:
+            for sock in self.sockets:
+                sock.close()
+
+    async def _start_kernel(self, nursery: trio.Nursery) -> None:
+        """Bring up the IPsec backend; without one, SAs exist in IKE terms only (logged)."""
+        if self.kernel is None:
+            try:
+                self.kernel = create_kernel_port(self.state.settings.get, self._send_esp)
+                await nursery.start(self.kernel.run)
+            except Exception as exc:
+                log.warning("no IPsec backend available (%s): CHILD_SAs are negotiated but not installed", exc)
+                self.kernel = None
+                return
+        receive_esp = getattr(self.kernel, "receive_esp", None)
+        if receive_esp is not None:
+            self._esp_handler = receive_esp
+        nursery.start_soon(self._kernel_events)
+
+    async def _kernel_events(self) -> None:
+        handler = getattr(self.manager, "kernel_event", None)
+        async for event in self.kernel.events:
+            if handler is not None:
+                self.submit(lambda now, ev=event: handler(ev, now))
+
+    async def _send_esp(self, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> None:
+        family = 10 if dst[0].version == 6 else 2
+        for sock in self.sockets:
+            if sock.family == family and sock.port == self.port_nat_t:
+                await sock.send(data, (src[0], self.port_nat_t), dst)
+                return
+
+    async def _receive_loop(self, sock: IkeSocket) -> None:
+        while True:
+            try:
+                data, src, dst = await sock.receive()
+            except OSError as exc:
+                log.debug("receive on port %d failed: %s", sock.port, exc)
+                continue
+            if sock.port == self.port_nat_t and len(data) >= 4 and data[:4] != b"\0\0\0\0":
+                # ESP in UDP (RFC 3948) shares port 4500 with IKE: it belongs to the datapath
+                if self._esp_handler is not None:
+                    self._esp_handler(data, src, dst)
+                continue
+            await self._send.send(lambda now, d=data, s=src, t=dst: self.manager.receive_datagram(d, s, t, now))
+
+    def submit(self, work: Callable[[float], None]) -> None:
+        """Queue engine work from synchronous code (vici handlers)."""
+        self._send.send_nowait(work)
+
+    async def _engine_loop(self) -> None:
+        while True:
+            deadline = min(self.manager.next_deadline() or math.inf, self._request_deadline())
+            work = None
+            with trio.move_on_at(deadline):
+                work = await self._recv.receive()
+            now = trio.current_time()
+            if work is None:
+                self.manager.handle_timer(now)
+                self._expire_requests(now)
+            else:
+                try:
+                    work(now)
+                except Exception:
+                    log.exception("IKE engine failed on an input; input dropped")
+                    self.state.counters["engine-error"] += 1
+            await self._flush()
+
+    # --- effects ---------------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        for effect in self.manager.drain():
+            if isinstance(effect, fx.SendDatagram):
+                await self._send_datagram(effect)
+            elif isinstance(effect, fx.Log):
+                self._route_log(effect)
+            elif isinstance(effect, fx.Completed):
+                self._complete(effect)
+            elif isinstance(effect, fx.Event):
+                self._raise_event(effect)
+            else:
+                await self._kernel(effect)
+
+    async def _send_datagram(self, effect: fx.SendDatagram) -> None:
+        family = 10 if effect.dst[0].version == 6 else 2
+        for sock in self.sockets:
+            if sock.family == family and sock.port == effect.src[1]:
+                await sock.send(effect.data, effect.src, effect.dst)
+                return
+        log.info("no socket for source port %d, datagram to %s dropped", effect.src[1], effect.dst[0])
+
+    async def _kernel(self, effect: fx.Effect) -> None:
+        if self.kernel is None:
+            log.debug("no kernel interface: %s not installed (SA exists in IKE terms only)",
+                      type(effect).__name__)
+            return
+        try:
+            await self.kernel.apply(effect)
+        except Exception as exc:
+            log.warning("kernel interface failed on %s: %s", type(effect).__name__, exc)
+
+    def _raise_event(self, event: fx.Event) -> None:
+        message = event_message(event)
+        if message is not None and self.has_listeners(message[0]):
+            self.broadcast(*message)
+
+    def _route_log(self, effect: fx.Log) -> None:
+        ike = (effect.ike_name, effect.ike_uniqueid) if effect.ike_uniqueid else None
+        logging.getLogger(f"vicid.ike.{effect.group.lower()}").log(
+            logging.INFO if effect.level <= 1 else logging.DEBUG, "%s", effect.msg,
+            extra={"charon_level": effect.level, "ike": ike})
+        for pending in self.requests.values():
+            if pending.deferred is None or effect.level > pending.loglevel:
+                continue
+            if not pending.ike_ids or effect.ike_uniqueid in pending.ike_ids:
+                pending.deferred.log(control_log_body(effect.group, effect.level, effect.msg,
+                                                      effect.ike_name, effect.ike_uniqueid))
+
+    def _complete(self, effect: fx.Completed) -> None:
+        pending = self.requests.pop(effect.request_id, None)
+        if pending is None or pending.deferred is None:
+            return
+        if effect.ok:
+            pending.deferred.finish({"success": "yes", **effect.extra})
+        else:
+            pending.deferred.finish({"success": "no",
+                                     "errmsg": effect.errmsg or f"establishing {pending.kind} '{pending.name}' failed",
+                                     **effect.extra})
+
+    def _request_deadline(self) -> float:
+        return min((p.deadline for p in self.requests.values()), default=math.inf)
+
+    def _expire_requests(self, now: float) -> None:
+        for rid, pending in list(self.requests.items()):
+            if pending.deadline <= now:
+                del self.requests[rid]
+                if pending.deferred is not None:
+                    ms = round((pending.deadline - pending.started) * 1000)
+                    pending.deferred.finish({"success": "no",
+                                             "errmsg": f"{pending.kind} '{pending.name}' not established after {ms}ms"})
+
+    # --- vici control ----------------------------------------------------------------------
+
+    def initiate(self, req: Request, peer: PeerConfig, child: ChildConfig | None) -> Body | Deferred:
+        kind, name = ("CHILD_SA", child.name) if child else ("IKE_SA", peer.name)
+        try:
+            remote = self._remote_endpoint(peer)
+        except ValueError as exc:
+            return {"success": "no", "errmsg": f"establishing {kind} '{name}' failed: {exc}"}
+        local = (self._local_address(peer, remote), peer.local_port or self.port)
+        timeout = _int(req.str("timeout"), 0)
+        loglevel = _int(req.str("loglevel"), 1)
+        deferred = req.defer() if timeout >= 0 else None
+        rid = self._next_request
+        self._next_request += 1
+        pending = PendingRequest(deferred, loglevel, kind, name)
+        self.requests[rid] = pending
+
+        def work(now: float) -> None:
+            before = {sa.uniqueid for sa in self.manager.ike_sas()}
+            if timeout > 0:
+                pending.deadline = now + timeout / 1000
+                pending.started = now
+            self.manager.initiate(peer, child, local, remote, now, rid)
+            pending.ike_ids |= {sa.uniqueid for sa in self.manager.ike_sas()} - before
+
+        self.submit(work)
+        if deferred is None:
+            return {"success": "yes"}
+        return deferred
+
+    def _remote_endpoint(self, peer: PeerConfig) -> fx.Endpoint:
+        for text in (t.strip() for t in peer.remote_addrs.split(",")):
+            if not text or text in ("%any", "%any4", "%any6"):
+                continue
+            try:
+                return ipaddress.ip_address(text), peer.remote_port or self.port
+            except ValueError:
+                continue  # ranges, subnets and names are not initiation targets here
+        raise ValueError("unable to resolve %any, initiate aborted")
+
+    def _local_address(self, peer: PeerConfig, remote: fx.Endpoint) -> Any:
+        for text in (t.strip() for t in peer.local_addrs.split(",")):
+            try:
+                addr = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            if addr.version == remote[0].version:
+                return addr
+        return source_for(remote)
+
+    def matching_ike_sas(self, body: Body) -> list[Any]:
+        ike = _text(body.get("ike"))
+        ike_id = _int(_text(body.get("ike-id")), 0)
+        out = []
+        for sa in self.manager.ike_sas():
+            if ike and sa.name != ike:
+                continue
+            if ike_id and sa.uniqueid != ike_id:
+                continue
+            out.append(sa)
+        return out
+
+    def list_sas(self, body: Body) -> list[Body]:
+        now = trio.current_time()
+        ike = _text(body.get("ike"))
+        ike_id = _int(_text(body.get("ike-id")), 0)
+        child = _text(body.get("child"))
+        child_id = _int(_text(body.get("child-id")), 0) or None
+        out = []
+        for view in self.manager.list_sas(now):
+            if (ike and view.name != ike) or (ike_id and view.uniqueid != ike_id):
+                continue
+            out.append(list_sa_event(view, child, child_id))
+        return out
+
+    def counts(self) -> tuple[int, int]:
+        return self.manager.counts()
+
+    def terminate(self, req: Request) -> Body | Deferred:
+        child = _text(req.body.get("child"))
+        child_id = _int(_text(req.body.get("child-id")), 0)
+        views = self.manager.list_sas(trio.current_time())
+        timeout = _int(req.str("timeout"), 0)
+        force = _text(req.body.get("force")) in ("yes", "true", "1")
+        targets: list[tuple[str, int]] = []
+        ike_ids = {sa.uniqueid for sa in self.matching_ike_sas(req.body)}
+        for view in views:
+            if child or child_id:
+                for c in view.children:
+                    if (not child or c.name == child) and (not child_id or c.uniqueid == child_id):
+                        if not (_text(req.body.get("ike")) or req.body.get("ike-id")) or view.uniqueid in ike_ids:
+                            targets.append(("child", c.uniqueid))
+            elif view.uniqueid in ike_ids:
+                targets.append(("ike", view.uniqueid))
+        if not targets:
+            return {"success": "no", "matches": 0, "terminated": 0, "errmsg": "no matching SAs to terminate found"}
+        deferred = req.defer() if timeout >= 0 else None
+        rid = self._next_request
+        self._next_request += 1
+        self.requests[rid] = PendingRequest(deferred, _int(req.str("loglevel"), 1), "SA", "", ike_ids)
+
+        def work(now: float) -> None:
+            for kind, uid in targets:
+                if kind == "ike":
+                    self.manager.terminate_ike(uid, now, rid if (kind, uid) == targets[-1] else None, force)
+                else:
+                    self.manager.terminate_child(uid, now, rid if (kind, uid) == targets[-1] else None)
+
+        self.submit(work)
+        if deferred is None:
+            return {"success": "yes", "matches": len(targets), "terminated": len(targets)}
+        return deferred
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _int(value: str | None, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value, 0)
+    except ValueError:
+        return default
