@@ -107,7 +107,7 @@ def normalise(text: str) -> str:
 
 @pytest.fixture
 def vicid_host(tmp_path):
-    v = start_vicid(tmp_path)
+    v = start_vicid(tmp_path, ports=(500, 4500))  # charon.port is the default local_port: keep it
     yield v
     stop_vicid(v)
 

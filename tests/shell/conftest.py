@@ -54,22 +54,24 @@ class Vicid:
         return self.proc.poll() is None
 
 
-def write_conf(path: Path, uris: list[str], extra: str = "") -> None:
+def write_conf(path: Path, uris: list[str], extra: str = "", ports: tuple[int, int] = (0, 0)) -> None:
+    # ephemeral IKE ports by default: tests never collide with a daemon on the host
     path.write_text(
         "charon {\n"
         f"  plugins {{ vici {{ socket = {', '.join(uris)} }} }}\n"
         f"  filelog {{ test {{ path = {path.parent / 'vicid.log'}\n default = 2\n flush_line = yes\n }} }}\n"
-        "  port = 0\n  port_nat_t = 0\n"  # ephemeral IKE ports: tests never collide with a host daemon
+        f"  port = {ports[0]}\n  port_nat_t = {ports[1]}\n"
         f"{extra}"
         "}\n"
     )
 
 
-def start_vicid(tmp: Path, uris: list[str] | None = None, extra: str = "") -> Vicid:
+def start_vicid(tmp: Path, uris: list[str] | None = None, extra: str = "",
+                ports: tuple[int, int] = (0, 0)) -> Vicid:
     unix = tmp / "charon.vici"
     port = free_port()
     conf = tmp / "strongswan.conf"
-    write_conf(conf, uris or [f"unix://{unix}", f"tcp://127.0.0.1:{port}"], extra)
+    write_conf(conf, uris or [f"unix://{unix}", f"tcp://127.0.0.1:{port}"], extra, ports)
     proc = subprocess.Popen([sys.executable, "-m", "vicid", "--foreground", "--conf", str(conf),
                              "--pid-file", str(tmp / "vicid.pid")],
                             stdout=subprocess.DEVNULL, stderr=open(tmp / "stderr.log", "w"))

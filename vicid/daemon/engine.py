@@ -13,7 +13,7 @@ import logging
 import math
 import secrets as _secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import trio
@@ -90,6 +90,7 @@ class EngineRunner:
             log.info("listening for IKE on %s port %d", "IPv6" if sock.family == 10 else "IPv4", sock.port)
         try:
             async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 await self._start_kernel(nursery)
                 for sock in self.sockets:
                     nursery.start_soon(self._receive_loop, sock)
@@ -202,10 +203,8 @@ class EngineRunner:
             self.broadcast(*message)
 
     def _route_log(self, effect: fx.Log) -> None:
-        ike = (effect.ike_name, effect.ike_uniqueid) if effect.ike_uniqueid else None
-        logging.getLogger(f"vicid.ike.{effect.group.lower()}").log(
-            logging.INFO if effect.level <= 1 else logging.DEBUG, "%s", effect.msg,
-            extra={"charon_level": effect.level, "ike": ike})
+        """control-log for the vici requests waiting on this IKE_SA (the engine has already
+        written the line to the daemon's own log)."""
         for pending in self.requests.values():
             if pending.deferred is None or effect.level > pending.loglevel:
                 continue
@@ -298,18 +297,44 @@ class EngineRunner:
             out.append(sa)
         return out
 
-    def list_sas(self, body: Body) -> list[Body]:
+    def list_sas(self, req: Request) -> Deferred:
+        """list-sa events with the kernel's byte/packet counters, then the (empty) response."""
+        deferred = req.defer()
+        self._nursery.start_soon(self._list_sas, dict(req.body), deferred)
+        return deferred
+
+    async def _list_sas(self, body: Body, deferred: Deferred) -> None:
         now = trio.current_time()
         ike = _text(body.get("ike"))
         ike_id = _int(_text(body.get("ike-id")), 0)
         child = _text(body.get("child"))
         child_id = _int(_text(body.get("child-id")), 0) or None
-        out = []
-        for view in self.manager.list_sas(now):
-            if (ike and view.name != ike) or (ike_id and view.uniqueid != ike_id):
-                continue
-            out.append(list_sa_event(view, child, child_id))
-        return out
+        try:
+            for view in self.manager.list_sas(now):
+                if (ike and view.name != ike) or (ike_id and view.uniqueid != ike_id):
+                    continue
+                view = await self._with_counters(view)
+                deferred.emit("list-sa", list_sa_event(view, child, child_id))
+        finally:
+            deferred.finish({})
+
+    async def _with_counters(self, view: fx.IkeSaView) -> fx.IkeSaView:
+        if self.kernel is None or not view.children:
+            return view
+        children = []
+        for c in view.children:
+            if c.state in ("INSTALLED", "REKEYING", "REKEYED", "DELETING") and c.spi_in:
+                try:
+                    usage_in = await self.kernel.query_sa(c.spi_in)
+                    usage_out = await self.kernel.query_sa(c.spi_out)
+                except Exception as exc:  # an SA the backend does not know: counters stay 0
+                    log.debug("querying SA counters failed: %s", exc)
+                else:
+                    c = replace(c, bytes_in=usage_in.bytes, packets_in=usage_in.packets,
+                                use_in=_whole(usage_in.idle), bytes_out=usage_out.bytes,
+                                packets_out=usage_out.packets, use_out=_whole(usage_out.idle))
+            children.append(c)
+        return replace(view, children=tuple(children))
 
     def counts(self) -> tuple[int, int]:
         return self.manager.counts()
@@ -348,6 +373,10 @@ class EngineRunner:
         if deferred is None:
             return {"success": "yes", "matches": len(targets), "terminated": len(targets)}
         return deferred
+
+
+def _whole(idle: float | None) -> int | None:
+    return None if idle is None else int(idle)
 
 
 def _text(value: Any) -> str | None:

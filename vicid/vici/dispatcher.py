@@ -58,8 +58,12 @@ class Deferred:
         self._respond: Callable[[Body], None] = lambda body: None
 
     def log(self, body: Body) -> None:
+        self.emit("control-log", body)
+
+    def emit(self, event: str, body: Body) -> None:
+        """Stream an event (if the client registered for it) ahead of the response."""
         if not self.finished:
-            self._emit("control-log", body)
+            self._emit(event, body)
             self.wakeup()
 
     def finish(self, response: Body) -> None:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from vicid import STRONGSWAN_VERSION
-from vicid.vici.dispatcher import Body, Dispatcher, Request
+from vicid.vici.dispatcher import Body, Deferred, Dispatcher, Request
 
 BROADCAST_EVENTS = ("ike-updown", "ike-rekey", "ike-update", "child-updown", "child-rekey", "alert")
 STREAM_EVENTS = ("list-sa", "list-policy")
@@ -90,11 +90,10 @@ def _mallinfo() -> Body:
     return {"sbrk": size * page, "mmap": 0, "used": resident * page, "free": 0}
 
 
-def list_sas(state: Any, req: Request) -> Body:
+def list_sas(state: Any, req: Request) -> Body | Deferred:
     engine = getattr(state, "engine", None)
     if engine is not None:
-        for body in engine.list_sas(req.body):
-            req.emit("list-sa", body)
+        return engine.list_sas(req)  # waits for the kernel's SA counters
     return {}
 
 
