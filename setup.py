@@ -14,6 +14,7 @@ setup(
     packages=find_packages(include=["vicid", "vicid.*", "swanctl", "swanctl.*", "bench", "bench.*"])
     + ["vicid_plugins"] + [f"vicid_plugins.{p}" for p in PLUGINS],
     package_dir={"vicid_plugins": "plugins"},
+    package_data={"swanctl": ["schema/*.json"]},
     install_requires=[
         "trio>=0.27,<0.36",
         "cryptography>=46,<51",
