@@ -26,6 +26,15 @@ from vicid.ike.ts import TrafficSelector
 from vicid.ike.wire.enums import IntegAlg, KeMethod, ProtocolId, TransformType, encr_name
 
 
+class OutboundState(Enum):
+    """charon's ``child_sa_outbound_state_t``: a rekeyed CHILD_SA only *registers* its outbound
+    SA until the old one goes, so traffic keeps using the old SA until then."""
+
+    NONE = "NONE"
+    REGISTERED = "REGISTERED"
+    INSTALLED = "INSTALLED"
+
+
 class ChildState(Enum):
     CREATED = "CREATED"
     ROUTED = "ROUTED"
@@ -48,7 +57,7 @@ def spi_hex(spi: bytes) -> str:
     return spi.hex() if spi else "00000000"
 
 
-@dataclass
+@dataclass(eq=False)
 class ChildSa:
     """One CHILD_SA (a pair of IPsec SAs) of an IKE_SA."""
 
@@ -74,6 +83,9 @@ class ChildSa:
     installed_out: bool = False
     policies: list[InstallPolicy] = field(default_factory=list)
     soft_lifetime: int | None = None  # rekey time minus jitter, fixed at installation
+    pending_out: InstallChildSa | None = None  # registered, not yet installed outbound SA
+    rekey_sa: ChildSa | None = field(default=None, repr=False)  # link during a rekeying
+    destroy_at: float | None = None  # a rekeyed SA whose inbound SA lingers (delete_rekeyed_delay)
 
     @property
     def name(self) -> str:
@@ -87,7 +99,34 @@ class ChildSa:
     def spi_out_int(self) -> int:
         return int.from_bytes(self.spi_out, "big") if self.spi_out else 0
 
+    @property
+    def outbound_state(self) -> OutboundState:
+        if self.installed_out:
+            return OutboundState.INSTALLED
+        return OutboundState.REGISTERED if self.pending_out is not None else OutboundState.NONE
+
+    @property
+    def spis_text(self) -> str:
+        return f"{spi_hex(self.spi_in)}_i {spi_hex(self.spi_out)}_o"
+
     # --- kernel effects --------------------------------------------------------------------
+    def install_outbound(self) -> list[Effect]:
+        """``install_outbound``: the registered outbound SA goes into the kernel now."""
+        if self.pending_out is None:
+            return []
+        effect, self.pending_out = self.pending_out, None
+        self.installed_out = True
+        return [effect]
+
+    def remove_outbound(self) -> list[Effect]:
+        """``remove_outbound``: the outbound SA (if installed) leaves the kernel; a merely
+        registered one is forgotten."""
+        self.pending_out = None
+        if not self.installed_out or self.other_host is None:
+            return []
+        self.installed_out = False
+        return [DeleteChildSa(self.spi_out_int, self.protocol, self.other_host, False, self.uniqueid)]
+
     def install_effect(self, ike_uniqueid: int, keys: SaKeys, inbound: bool,
                        replay_window: int) -> InstallChildSa:
         """One direction of the SA (``child_sa->install``); inbound first, as charon."""
@@ -137,6 +176,7 @@ class ChildSa:
             effects.append(DeleteChildSa(self.spi_out_int, self.protocol, self.other_host, False,
                                          self.uniqueid))
         self.policies, self.installed_in, self.installed_out = [], False, False
+        self.pending_out = None
         return effects
 
     # --- snapshot --------------------------------------------------------------------------

@@ -3,14 +3,17 @@ queue, drop counters and the allocators for unique IDs, reqids and SPIs."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vicid.config.peer import PeerConfig
 from vicid.creds.store import CredStore
-from vicid.ike.effects import Effect
+from vicid.ike.effects import Effect, InstallChildSa
 from vicid.ike.ke import KeRegistry
 from vicid.ike.rng import Rng
 from vicid.ike.settings import EngineSettings
@@ -43,6 +46,13 @@ class ReqidAllocator:
         self._by_key[key] = (reqid, refs + 1)
         return reqid
 
+    def ref(self, reqid: int) -> None:
+        """``ref_reqid``: one more user of an allocated reqid (a rekeyed CHILD_SA)."""
+        for key, (rid, refs) in self._by_key.items():
+            if rid == reqid:
+                self._by_key[key] = (rid, refs + 1)
+                return
+
     def release(self, reqid: int) -> None:
         for key, (rid, refs) in list(self._by_key.items()):
             if rid == reqid:
@@ -70,9 +80,45 @@ class EngineContext:
     natd_key: bytes = b""  # keys the faked NAT-D source address (stable per run)
     has_contact: Callable[[object, object, object], bool] = lambda _a, _b, _c: False
     check_uniqueness: Callable[[object, bool], bool] = lambda _sa, _force: False
+    credmgr: Any = None  # vicid.creds.manager.CredentialManager (created over creds if None)
+    attributes: Any = None  # virtual IP pools and attributes (vicid.config.pools.PoolStore)
+    register_sa: Callable[[object], None] = lambda _sa: None  # check a new IKE_SA in (manager)
+    # a new, registered initiator IKE_SA for (peer, my host, other host, use configured ports)
+    new_initiator: Callable[..., object] = lambda *_a: None
+    install_trap: Callable[[object, object], None] = lambda _p, _c: None
+    jobs: list[tuple[float, int, object]] = field(default_factory=list)  # heap of scheduled jobs
+    _job_seq: itertools.count = field(default_factory=itertools.count)
+
+    def schedule(self, when: float, job: object) -> None:
+        """charon's scheduler: ``job`` (see :mod:`vicid.ike.jobs`) runs at ``when``."""
+        heapq.heappush(self.jobs, (when, next(self._job_seq), job))
+
+    def next_job(self) -> float | None:
+        return self.jobs[0][0] if self.jobs else None
+
+    def due_jobs(self, now: float) -> list[object]:
+        due = []
+        while self.jobs and self.jobs[0][0] <= now:
+            due.append(heapq.heappop(self.jobs)[2])
+        return due
+    # what the shell's IPsec backend needs (charon's kernel features)
+    kernel_requires_udp_encap: bool = False  # kernel-libipsec: fake NAT so ESP goes in UDP
+    install_sa: Callable[[InstallChildSa], str | None] | None = None  # installs at once; why not
 
     def emit(self, effect: Effect) -> None:
         self.effects.append(effect)
+
+    def install(self, effect: InstallChildSa) -> str | None:
+        """Install one SA; None on success, else the backend's reason.
+
+        A failed install must shape the reply (charon answers NO_PROPOSAL_CHOSEN), so the shell
+        may install SAs synchronously through ``install_sa``; without it the SA is queued as an
+        effect like any other kernel change and assumed to succeed.
+        """
+        if self.install_sa is None:
+            self.emit(effect)
+            return None
+        return self.install_sa(effect)
 
     def drop(self, reason: str) -> None:
         self.drops[reason] += 1

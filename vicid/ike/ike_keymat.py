@@ -7,6 +7,8 @@ a random per-key mask (unique, as RFC 4106 §3.1 requires, not secret); CBC IVs 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vicid.ike.crypto.cipher import SkCipher
 from vicid.ike.crypto.keymat import (
     IkeKeys,
@@ -14,6 +16,7 @@ from vicid.ike.crypto.keymat import (
     additional_ke_keys,
     ike_sk_ciphers,
     initial_ike_keys,
+    rekeyed_ike_keys,
 )
 from vicid.ike.proposal import Proposal
 from vicid.ike.rng import Rng
@@ -71,6 +74,14 @@ class IkeKeymat:
         else:
             assert self.suite is not None
             self._install(additional_ke_keys(self.suite, self.keys, shared, ni, nr, spi_i, spi_r))
+
+    def derive_rekeyed(self, proposal: Proposal, old: IkeKeymat, secrets: Sequence[Secret], ni: bytes,
+                       nr: bytes, spi_i: bytes, spi_r: bytes) -> None:
+        """Keys of an IKE_SA that replaces ``old`` (RFC 7296 §2.18, RFC 9370 §2.2.4), derived
+        once after the last key exchange of the rekeying."""
+        assert old.keys is not None
+        self.suite = suite_of(proposal)
+        self._install(rekeyed_ike_keys(self.suite, old.keys, secrets, ni, nr, spi_i, spi_r))
 
     def next_iv(self, _fragment: int = 0) -> bytes:
         """A fresh IV for one SK/SKF payload of the outbound cipher."""

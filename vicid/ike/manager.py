@@ -12,29 +12,35 @@ INVALID_IKE_SPI (§2.21.4), each built by one named function below.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from vicid.config.peer import ChildConfig, PeerConfig, UniquePolicy
+from vicid.config.peer import AuthRule, ChildConfig, PeerConfig, UniquePolicy
 from vicid.creds.store import CredStore
 from vicid.errors import IkeProtocolError, InvalidSyntax
+from vicid.ike import jobs
+from vicid.ike.child import ChildSa
 from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.controller import InitiateListener, TerminateChildListener, TerminateIkeListener
 from vicid.ike.cookies import CookieJar, CookiePolicy
 from vicid.ike.effects import Alert, Completed, Effect, Endpoint, IkeSaView, SendDatagram
-from vicid.ike.identity import Identification
+from vicid.ike.identity import Identification, IdKind
 from vicid.ike.ke import KeRegistry
 from vicid.ike.rng import Rng
 from vicid.ike.sa import IkeSa, IkeState
 from vicid.ike.settings import EngineSettings
 from vicid.ike.tasks.base import Status, TaskKind
+from vicid.ike.traps import TrapTable
+from vicid.ike.traps import endpoint_of as _endpoint
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, NotifyType
 from vicid.ike.wire.header import IKEV2_MAJOR, ZERO_SPI, IkeHeader, decode_header
 from vicid.ike.wire.message import Message, decode_message, encode_message, validate
 from vicid.ike.wire.natt import IKE_PORT, NATT_KEEPALIVE, NON_ESP_MARKER, add_non_esp_marker
 from vicid.ike.wire.notify import NotifyPayload
+from vicid.kernel.port import KernelAcquire, KernelExpire
 
 log = logging.getLogger("vicid.ike.manager")
 E = ExchangeType
@@ -58,6 +64,11 @@ class IkeSaManager:
         self.ctx = EngineContext(settings, ke, rng, peers, creds, natd_key=rng.bytes(16))
         self.ctx.has_contact = self._has_contact
         self.ctx.check_uniqueness = self._check_uniqueness
+        self.ctx.register_sa = self._register_new
+        self.ctx.new_initiator = self._new_initiator
+        self.ctx.install_trap = self.install_trap
+        self.traps = TrapTable(self.ctx)
+        self._now = 0.0
         self._sas: dict[int, IkeSa] = {}
         self._by_spi: dict[bytes, IkeSa] = {}
         self._init_hashes: dict[bytes, IkeSa] = {}
@@ -67,6 +78,38 @@ class IkeSaManager:
         self._cookie_policy = CookiePolicy(threshold, threshold_ip)
         self._spi_tokens = float(settings.invalid_ike_spi_rate)
         self._spi_refill = 0.0
+        self._index = _SaIndex()
+
+    # --- the SA index: keeps per-datagram work independent of the number of IKE_SAs -----------
+    def _sync(self) -> None:
+        """Refresh the index for every IKE_SA that changed since the last sync: those an input
+        was handed to (``_index.dirty``) and those that emitted an effect (each state change,
+        message sent and timer scheduled logs a line naming its IKE_SA)."""
+        index, effects = self._index, self.ctx.effects
+        if index.synced > len(effects):
+            index.synced = 0
+        for effect in effects[index.synced:]:
+            uid = getattr(effect, "ike_uniqueid", 0)
+            if uid:
+                index.dirty.add(uid)
+            for attr in ("ike", "old", "new"):
+                view = getattr(effect, attr, None)
+                if view is not None and hasattr(view, "uniqueid"):
+                    index.dirty.add(view.uniqueid)
+        index.synced = len(effects)
+        dirty, index.dirty = index.dirty, set()
+        for uid in dirty:
+            sa = self._sas.get(uid)
+            if sa is not None:
+                index.refresh(sa)
+
+    def _resync_all(self, now: float) -> None:
+        """Safety net, every RESYNC seconds of input: re-read every IKE_SA."""
+        if now < self._index.next_resync:
+            return
+        self._index.next_resync = now + _RESYNC
+        self._index.dirty.update(self._sas)
+        self._sync()
 
     @property
     def drops(self) -> Counter[str]:
@@ -75,6 +118,7 @@ class IkeSaManager:
     # --- datagrams ----------------------------------------------------------------------------
     def receive_datagram(self, data: bytes, src: Endpoint, dst: Endpoint, now: float) -> None:
         """One UDP payload as received (with the non-ESP marker on port 4500)."""
+        self._resync_all(now)
         try:
             self._receive(bytes(data), src, dst, now)
         except _Drop as drop:
@@ -141,6 +185,7 @@ class IkeSaManager:
                  now: float) -> None:
         if sa.initiator and sa.spi_r == ZERO_SPI and clear.exchange_type == E.IKE_SA_INIT:
             sa.spi_r = clear.header.spi_r
+        self._index.dirty.add(sa.uniqueid)
         status = sa.receive(data, clear, src, dst, now)
         self._after(sa, status)
 
@@ -165,6 +210,7 @@ class IkeSaManager:
         sa.timers.half_open = now + self.ctx.settings.half_open_timeout
         self._register(sa)
         self._init_hashes[digest] = sa
+        self._index.init_hash[sa.uniqueid] = digest
         self._deliver(sa, data, clear, src, dst, now)
 
     def _ike_config(self, clear: Message, src: Endpoint, dst: Endpoint) -> PeerConfig:
@@ -179,8 +225,11 @@ class IkeSaManager:
         return cfg
 
     def _half_open(self, address: object = None) -> int:
-        return sum(1 for sa in self._sas.values() if sa.state in _HALF_OPEN and not sa.initiator
-                   and (address is None or sa.other_host[0] == address))
+        """Half-open IKE_SAs we respond to (from ``address``), counted by the index."""
+        self._sync()
+        if address is None:
+            return len(self._index.half_open)
+        return self._index.half_open_ip[address]
 
     def _dos_checks(self, clear: Message, src: Endpoint, dst: Endpoint, now: float) -> None:
         """``drop_ike_sa_init``: demand a COOKIE under load, then the half-open limits."""
@@ -244,18 +293,40 @@ class IkeSaManager:
         self._sas[sa.uniqueid] = sa
         self._by_spi[sa.my_spi] = sa
 
+    def _register_new(self, sa: object) -> None:
+        """``checkout_new``: an IKE_SA created by another one (rekeying) joins the table."""
+        assert isinstance(sa, IkeSa)
+        self._register(sa)
+
+    def _new_initiator(self, peer: PeerConfig, my_host: Endpoint, other_host: Endpoint,
+                       configured_ports: bool) -> IkeSa:
+        """A new registered IKE_SA we initiate (reestablishing, reauthentication)."""
+        if configured_ports:
+            my_host = (my_host[0], peer.local_port or self.ctx.settings.port)
+            other_host = (other_host[0], peer.remote_port or self.ctx.settings.port)
+        sa = IkeSa(self.ctx, initiator=True, spi_i=self.ctx.alloc_ike_spi(), spi_r=ZERO_SPI,
+                   my_host=my_host, other_host=other_host, peer_cfg=peer, now=self._now)
+        self._register(sa)
+        return sa
+        self._index.refresh(sa)
+
     def _destroy(self, sa: IkeSa) -> None:
         sa.destroy()
         self._sas.pop(sa.uniqueid, None)
         if self._by_spi.get(sa.my_spi) is sa:
             del self._by_spi[sa.my_spi]
         self.ctx.ike_spis.discard(sa.my_spi)
-        for digest in [d for d, s in self._init_hashes.items() if s is sa]:
+        digest = self._index.init_hash.pop(sa.uniqueid, None)
+        if digest is not None and self._init_hashes.get(digest) is sa:
             del self._init_hashes[digest]
+        self._index.forget(sa.uniqueid)
 
     def _has_contact(self, my_id: object, other_id: object, family: object) -> bool:
         """``has_contact``: an established IKE_SA between these identities exists."""
-        for sa in self._sas.values():
+        if not isinstance(my_id, Identification) or not isinstance(other_id, Identification):
+            return False
+        self._sync()
+        for sa in self._index.contacts.get((_id_key(my_id), _id_key(other_id)), {}).values():
             if sa.state == IkeState.ESTABLISHED and isinstance(my_id, Identification) and \
                     isinstance(other_id, Identification) and sa.my_id.equals(my_id) and \
                     sa.other_id.equals(other_id) and sa.other_host[0].version == family:
@@ -299,8 +370,15 @@ class IkeSaManager:
 
     # --- control ------------------------------------------------------------------------------
     def _reusable(self, peer: PeerConfig) -> IkeSa | None:
-        """``checkout_by_config``: an IKE_SA with an equal config that is still usable."""
-        for sa in self._sas.values():
+        """``checkout_by_config``: the first IKE_SA with an equal config that is still usable."""
+        self._sync()
+        key = _cfg_key(peer)
+        if key is None:  # an identity we cannot hash: look at every IKE_SA
+            candidates = list(self._sas.values())
+        else:
+            candidates = list(self._index.by_cfg.get(key, {}).values())
+            candidates += [self._sas[uid] for uid in self._index.cfg_unhashable if uid in self._sas]
+        for sa in sorted(candidates, key=lambda sa: sa.uniqueid):
             if sa.peer_cfg is not None and sa.peer_cfg == peer and sa.state not in _UNUSABLE \
                     and not sa.destroyed and not sa.tm.has(sa.tm.queued, TaskKind.IKE_DELETE):
                 return sa
@@ -309,11 +387,13 @@ class IkeSaManager:
     def initiate(self, peer: PeerConfig, child: ChildConfig | None, local: Endpoint, remote: Endpoint,
                  now: float, request_id: int | None = None) -> None:
         """vici ``initiate``: reuse an IKE_SA for ``peer`` or create one, then start it."""
+        self._now = now
         sa = self._reusable(peer)
         if sa is None:
             sa = IkeSa(self.ctx, initiator=True, spi_i=self.ctx.alloc_ike_spi(), spi_r=ZERO_SPI,
                        my_host=local, other_host=remote, peer_cfg=peer, now=now)
             self._register(sa)
+        self._index.dirty.add(sa.uniqueid)
         if request_id is not None:
             kind, name = ("CHILD_SA", child.name) if child else ("IKE_SA", peer.name)
             sa.listeners.append(InitiateListener(self.ctx, request_id, kind, name, child is not None))
@@ -327,6 +407,7 @@ class IkeSaManager:
             return
         if request_id is not None:
             sa.listeners.append(TerminateIkeListener(self.ctx, request_id, "terminating SA failed"))
+        self._index.dirty.add(sa.uniqueid)
         self._after(sa, sa.delete(now, force))
 
     def terminate_child(self, child_uniqueid: int, now: float, request_id: int | None = None) -> None:
@@ -335,6 +416,7 @@ class IkeSaManager:
             if child is not None:
                 if request_id is not None:
                     sa.listeners.append(TerminateChildListener(self.ctx, request_id, "terminating SA failed"))
+                self._index.dirty.add(sa.uniqueid)
                 self._after(sa, sa.delete_child(child, now))
                 return
         self._not_found(request_id)
@@ -345,17 +427,161 @@ class IkeSaManager:
 
     # --- timers and outputs -------------------------------------------------------------------
     def handle_timer(self, now: float) -> None:
-        for sa in list(self._sas.values()):
+        self._now = now
+        self._sync()
+        self._resync_all(now)
+        self._run_jobs(now)
+        for uid in self._index.due(now):
+            sa = self._sas.get(uid)
+            if sa is None:
+                continue
+            self._index.dirty.add(uid)
             deadline = sa.next_deadline()
             if deadline is not None and deadline <= now and not sa.destroyed:
                 self._after(sa, sa.handle_timer(now))
+        self._sync()
 
     def next_deadline(self) -> float | None:
-        deadlines = [d for sa in self._sas.values() if (d := sa.next_deadline()) is not None]
+        self._sync()
+        deadlines = [d for d in (self._index.next_deadline(), self.ctx.next_job()) if d is not None]
         return min(deadlines) if deadlines else None
 
+    def _run_jobs(self, now: float) -> None:
+        """Scheduled jobs that are due (rekey retries, lingering SAs, reestablishing...)."""
+        for job in self.ctx.due_jobs(now):
+            try:
+                self._run_job(job, now)
+            except Exception:  # a bug must not take the daemon down; counted and logged
+                log.exception("internal error running %s", job)
+                self.ctx.drop("internal_error")
+        self._sync()
+
+    # --- jobs, rekeying, kernel events, traps ------------------------------------------------
+    def _run_job(self, job: object, now: float) -> None:
+        """Run one scheduled job (see :mod:`vicid.ike.jobs`) against the SA it names now."""
+        if isinstance(job, jobs.RekeyChildJob):
+            owner = self._child_by_spi(job.protocol, job.spi)
+            if owner is None:
+                stdlib_log("JOB", 1, f"CHILD_SA {job.spi.hex()} not found for rekey")
+                return
+            self._after(owner[0], owner[0].rekey_child(job.protocol, job.spi, now))
+            return
+        if isinstance(job, jobs.DeleteChildJob):
+            owner = self._child_by_id(job.child_uniqueid)
+            if owner is not None:
+                from vicid.ike.tasks.child_rekey import destroy_and_reestablish
+
+                owner[0].now = now
+                destroy_and_reestablish(owner[0], owner[1], updown=False, action=False)
+            return
+        if isinstance(job, jobs.AcquireJob):
+            self._acquire(job.reqid, now)
+            return
+        sa = self._sas.get(getattr(job, "ike_uniqueid", 0))
+        if sa is None or sa.destroyed:
+            return
+        self._after(sa, self._run_sa_job(sa, job, now))
+
+    def _run_sa_job(self, sa: IkeSa, job: object, now: float) -> Status:
+        sa.now = now
+        if isinstance(job, jobs.RekeyIkeJob):
+            return sa.reauth(now) if job.reauth else sa.rekey(now)
+        if isinstance(job, jobs.DeleteIkeJob):
+            if sa.state in (IkeState.CREATED, IkeState.CONNECTING):
+                return Status.DESTROY_ME
+            return sa.delete(now)
+        if isinstance(job, jobs.InitiateJob):
+            return sa.initiate(None, now) if sa.state == IkeState.CREATED else sa.tm.initiate()
+        if isinstance(job, jobs.RetryChildJob):
+            return sa.initiate(job.config, now)
+        return Status.SUCCESS
+
+    def _child_by_spi(self, protocol: int, spi: bytes) -> tuple[IkeSa, ChildSa] | None:
+        for sa in self._sas.values():
+            child = sa.find_child(protocol, spi, True) or sa.find_child(protocol, spi, False)
+            if child is not None and not sa.destroyed:
+                return sa, child
+        return None
+
+    def _child_by_id(self, uniqueid: int) -> tuple[IkeSa, ChildSa] | None:
+        for sa in self._sas.values():
+            child = next((c for c in sa.children if c.uniqueid == uniqueid), None)
+            if child is not None and not sa.destroyed:
+                return sa, child
+        return None
+
+    def rekey_child(self, child_uniqueid: int, now: float) -> bool:
+        """vici ``rekey`` of a CHILD_SA (``rekey_child_sa_job``)."""
+        self._now = now
+        owner = self._child_by_id(child_uniqueid)
+        if owner is None:
+            return False
+        sa, child = owner
+        self._after(sa, sa.rekey_child(child.protocol, child.spi_in, now))
+        return True
+
+    def rekey_ike(self, uniqueid: int, now: float, reauth: bool = False) -> bool:
+        """vici ``rekey`` of an IKE_SA (``rekey_ike_sa_job``), or its reauthentication."""
+        self._now = now
+        sa = self._sas.get(uniqueid)
+        if sa is None or sa.destroyed:
+            return False
+        self._after(sa, sa.reauth(now) if reauth else sa.rekey(now))
+        return True
+
+    def kernel_event(self, event: object, now: float) -> None:
+        """A lifetime expiry or an acquire from the IPsec backend (charon's kernel handler)."""
+        self._now = now
+        if isinstance(event, KernelAcquire):
+            self._acquire(event.reqid, now)
+        elif isinstance(event, KernelExpire):
+            self._expire(event, now)
+
+    def _expire(self, event: KernelExpire, now: float) -> None:
+        spi = event.spi.to_bytes(4, "big")
+        owner = self._child_by_spi(event.protocol, spi)
+        if owner is None:
+            stdlib_log("KNL", 2, f"CHILD_SA with SPI {spi.hex()} not found for expire")
+            return
+        sa, child = owner
+        sa.now = now
+        if not event.hard:
+            self._after(sa, sa.rekey_child(child.protocol, child.spi_in, now))
+            return
+        from vicid.ike.tasks.child_delete import ChildDeleteInitiator
+
+        sa.tm.queue(ChildDeleteInitiator(sa, child, expired=True))
+        self._after(sa, sa.tm.initiate())
+
+    def install_trap(self, peer: object, child: object) -> None:
+        assert isinstance(peer, PeerConfig) and isinstance(child, ChildConfig)
+        self.traps.install(peer, child)
+
+    def _acquire(self, reqid: int, now: float) -> None:
+        """``trap_manager`` acquire: set up the CHILD_SA of the trap with this reqid."""
+        trap = self.traps.by_reqid(reqid)
+        if trap is None:
+            stdlib_log("CFG", 1, f"received an acquire for reqid {{{reqid}}} without trap")
+            return
+        pending = self._sas.get(trap.pending) if trap.pending else None
+        if pending is not None and not pending.destroyed and pending.state in _HALF_OPEN:
+            stdlib_log("CFG", 1, "ignoring acquire, connection attempt pending")
+            return
+        sa = self._reusable(trap.peer)
+        local = _endpoint(trap.peer.local_addrs, trap.peer.local_port or self.ctx.settings.port)
+        remote = _endpoint(trap.peer.remote_addrs, trap.peer.remote_port or self.ctx.settings.port)
+        if sa is None and (local is None or remote is None):
+            stdlib_log("CFG", 1, "acquire for a trap without fixed addresses, ignored")
+            return
+        if sa is None:
+            sa = self._new_initiator(trap.peer, local, remote, False)  # type: ignore[arg-type]
+        trap.pending = sa.uniqueid
+        self._after(sa, sa.initiate(trap.child, now, reqid))
+
     def drain(self) -> list[Effect]:
+        self._sync()
         effects, self.ctx.effects[:] = list(self.ctx.effects), []
+        self._index.synced = 0
         return effects
 
     def list_sas(self, now: float) -> list[IkeSaView]:
@@ -368,3 +594,130 @@ class IkeSaManager:
         """(total, half-open) IKE_SAs for vici ``stats``."""
         return len(self._sas), sum(1 for sa in self._sas.values() if sa.state in _HALF_OPEN)
 
+
+_RESYNC = 30.0  # seconds between full re-reads of the SA table (a safety net for the index)
+
+
+def _cfg_key(peer: PeerConfig) -> tuple | None:
+    """A hashable key equal for equal configs (``==`` ignores the name; auth rounds compare
+    as rule sets in which the first identity must match), or None if it cannot be hashed."""
+    key = (peer.version, peer.local_addrs, peer.remote_addrs,
+           tuple(a.get(AuthRule.IDENTITY) for a in peer.local_auth),
+           tuple(a.get(AuthRule.IDENTITY) for a in peer.remote_auth))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _id_key(ident: Identification) -> tuple:
+    """A key under which ``equals`` can only match equal keys (DNs compare RDN-aware: one bucket)."""
+    if ident.type in (IdKind.ID_ANY, IdKind.ID_DER_ASN1_DN):
+        return (ident.type,)
+    if ident.type in (IdKind.ID_FQDN, IdKind.ID_RFC822_ADDR):
+        return (ident.type, ident.data.lower())
+    return (ident.type, ident.data)
+
+
+class _SaIndex:
+    """What the manager would otherwise find by scanning every IKE_SA: deadlines (a lazy heap),
+    half-open responder SAs per peer address, SAs by peer config and by identity pair.
+    ``refresh(sa)`` re-reads one SA; the manager calls it for every SA that may have changed."""
+
+    def __init__(self) -> None:
+        self.deadline: dict[int, float] = {}
+        self.heap: list[tuple[float, int]] = []
+        self.half_open: dict[int, object] = {}  # uid -> peer address
+        self.half_open_ip: Counter[object] = Counter()
+        self.cfg: dict[int, tuple[PeerConfig, tuple | None]] = {}
+        self.by_cfg: dict[tuple, dict[int, IkeSa]] = {}
+        self.cfg_unhashable: set[int] = set()
+        self.contact: dict[int, tuple] = {}
+        self.contacts: dict[tuple, dict[int, IkeSa]] = {}
+        self.init_hash: dict[int, bytes] = {}
+        self.dirty: set[int] = set()
+        self.synced = 0
+        self.next_resync = 0.0
+
+    def refresh(self, sa: IkeSa) -> None:
+        uid = sa.uniqueid
+        if sa.destroyed:
+            self.forget(uid)
+            return
+        deadline = sa.next_deadline()
+        if deadline is None:
+            self.deadline.pop(uid, None)
+        elif self.deadline.get(uid) != deadline:
+            self.deadline[uid] = deadline
+            heapq.heappush(self.heap, (deadline, uid))
+        address = sa.other_host[0] if sa.state in _HALF_OPEN and not sa.initiator else None
+        if self.half_open.get(uid) != address:
+            self._drop_half_open(uid)
+            if address is not None:
+                self.half_open[uid] = address
+                self.half_open_ip[address] += 1
+        indexed = self.cfg.get(uid)
+        if sa.peer_cfg is not (indexed[0] if indexed else None):
+            self._drop_cfg(uid)
+            if sa.peer_cfg is not None:
+                key = _cfg_key(sa.peer_cfg)
+                self.cfg[uid] = (sa.peer_cfg, key)
+                if key is None:
+                    self.cfg_unhashable.add(uid)
+                else:
+                    self.by_cfg.setdefault(key, {})[uid] = sa
+        key = (_id_key(sa.my_id), _id_key(sa.other_id))
+        if self.contact.get(uid) != key:
+            self._drop_contact(uid)
+            self.contact[uid] = key
+            self.contacts.setdefault(key, {})[uid] = sa
+
+    def forget(self, uid: int) -> None:
+        self.deadline.pop(uid, None)
+        self._drop_half_open(uid)
+        self._drop_cfg(uid)
+        self._drop_contact(uid)
+
+    def _drop_half_open(self, uid: int) -> None:
+        address = self.half_open.pop(uid, None)
+        if address is not None:
+            self.half_open_ip[address] -= 1
+            if self.half_open_ip[address] <= 0:
+                del self.half_open_ip[address]
+
+    def _drop_cfg(self, uid: int) -> None:
+        indexed = self.cfg.pop(uid, None)
+        self.cfg_unhashable.discard(uid)
+        if indexed is None or indexed[1] is None:
+            return
+        bucket = self.by_cfg.get(indexed[1])
+        if bucket is not None:
+            bucket.pop(uid, None)
+            if not bucket:
+                del self.by_cfg[indexed[1]]
+
+    def _drop_contact(self, uid: int) -> None:
+        key = self.contact.pop(uid, None)
+        bucket = self.contacts.get(key) if key is not None else None
+        if bucket is not None:
+            bucket.pop(uid, None)
+            if not bucket:
+                del self.contacts[key]
+
+    def due(self, now: float) -> list[int]:
+        """IKE_SAs whose deadline has passed, in unique-ID order (they leave the heap)."""
+        out = []
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            deadline, uid = heapq.heappop(heap)
+            if self.deadline.get(uid) == deadline:
+                del self.deadline[uid]
+                out.append(uid)
+        return sorted(out)
+
+    def next_deadline(self) -> float | None:
+        heap = self.heap
+        while heap and self.deadline.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None

@@ -14,13 +14,16 @@ from enum import Enum, auto
 from ipaddress import ip_address
 
 from vicid.config.peer import ChildConfig, Fragmentation, PeerConfig
+from vicid.ike.authenticators.info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.effects import (
     Alert,
+    ChildRekey,
     ChildStateChange,
     ChildUpDown,
     Endpoint,
+    IkeRekey,
     IkeSaView,
     IkeStateChange,
     IkeUpdate,
@@ -77,6 +80,7 @@ class Cond(Enum):
     AUTHENTICATED = auto()
     ORIGINAL_INITIATOR = auto()
     REDIRECTED = auto()
+    REAUTHENTICATING = auto()
 
 
 class Listener:
@@ -97,6 +101,7 @@ class Timers:
     reauth: float | None = None
     delete: float | None = None
     half_open: float | None = None
+    dpd: float | None = None
 
 
 def _ep(host: Endpoint) -> str:
@@ -136,8 +141,13 @@ class IkeSa:
         self.timers = Timers()
         self.now = now
         self.nat_detection_dest: bytes = b""
+        self.auth = AuthRounds()  # authentication rounds (ike_auth, ike_cert_pre/post)
+        self.my_vips: list = []  # virtual IPs (ike_config)
+        self.other_vips: list = []
         self.tm = TaskManager(self, passive_tasks)
         self.destroyed = False
+        self.inbound_at = now  # last authenticated message from the peer (DPD)
+        self.keyingtry = 0
 
     # --- identity / names -------------------------------------------------------------------
     @property
@@ -226,6 +236,9 @@ class IkeSa:
         if first is not None:
             t.delete = first + cfg.over_time
             self.log("IKE", 1, f"maximum IKE_SA lifetime {int(t.delete - self.now)}s")
+        if cfg.dpd_delay:
+            t.dpd = self.now + cfg.dpd_delay
+            self.inbound_at = self.now  # peers may delay the DELETE after a rekeying
 
     def _jittered(self, seconds: int, cfg: PeerConfig) -> int:
         if not seconds or not cfg.rand_time:
@@ -246,6 +259,8 @@ class IkeSa:
         self.ctx.emit(ChildUpDown(self.view(self.now), child.view(self.now), up))
 
     def set_child_state(self, child: ChildSa, state: ChildState) -> None:
+        if child.state == state:
+            return
         self.log("CHD", 2, f"CHILD_SA {child.name}{{{child.uniqueid}}} state change: "
                            f"{child.state.value} => {state.value}")
         self.ctx.emit(ChildStateChange(self.view(self.now), child.view(self.now), state.value))
@@ -352,8 +367,9 @@ class IkeSa:
         self.log("NET", 1, f"received packet: from {_ep(src)} to {_ep(dst)} ({len(raw)} bytes)")
         return self.tm.process_message(raw, clear, src, dst)
 
-    def initiate(self, child_cfg: ChildConfig | None, now: float) -> Status:
-        """``ike_sa->initiate()``: queue IKE_SA setup (if new) and the CHILD_SA, then start."""
+    def initiate(self, child_cfg: ChildConfig | None, now: float, reqid: int = 0) -> Status:
+        """``ike_sa->initiate()``: queue IKE_SA setup (if new) and the CHILD_SA, then start;
+        ``reqid`` is a trap's, for a CHILD_SA set up on an acquire."""
         from vicid.ike.tasks.factory import queue_child, queue_ike
 
         self.now = now
@@ -361,7 +377,7 @@ class IkeSa:
             self.set_condition(Cond.ORIGINAL_INITIATOR, True)
             queue_ike(self)
         if child_cfg is not None:
-            queue_child(self, child_cfg)
+            queue_child(self, child_cfg, reqid)
         return self.tm.initiate()
 
     def delete(self, now: float, force: bool = False) -> Status:
@@ -399,20 +415,255 @@ class IkeSa:
             self.log("JOB", 1, f"deleting half open IKE_SA with {_host_text(self.other_host)} after timeout")
             self.alert("half-open-timeout")
             return Status.DESTROY_ME
-        if t.delete is not None and now >= t.delete and self.state == IkeState.ESTABLISHED:
+        if t.delete is not None and now >= t.delete and self.state in (IkeState.ESTABLISHED,
+                                                                       IkeState.REKEYING):
             t.delete = None
             self.alert("ike-sa-expired")
             return self.delete(now)
-        return self.tm.handle_timer(now)
+        for name, action in (("reauth", lambda: self.reauth(now)), ("rekey", lambda: self.rekey(now)),
+                             ("dpd", lambda: self.send_dpd(now))):
+            when = getattr(t, name)
+            if when is not None and now >= when and self._usable():
+                setattr(t, name, None)
+                status = action()
+                if status is Status.DESTROY_ME:
+                    return status
+        deadline = self.tm.next_deadline()
+        if deadline is None or now < deadline:
+            return Status.SUCCESS
+        status = self.tm.handle_timer(now)
+        return self.retransmit_failed() if status is Status.DESTROY_ME else status
+
+    def _usable(self) -> bool:
+        return self.state in (IkeState.ESTABLISHED, IkeState.REKEYING) and not self.destroyed
 
     def next_deadline(self) -> float | None:
+        t = self.timers
         candidates = [self.tm.next_deadline()]
-        if self.state != IkeState.ESTABLISHED:
-            candidates.append(self.timers.half_open)
-        elif self.timers.delete is not None:
-            candidates.append(self.timers.delete)
+        if self.state not in (IkeState.ESTABLISHED, IkeState.REKEYING, IkeState.REKEYED,
+                              IkeState.DELETING):
+            candidates.append(t.half_open)
+        if self.state in (IkeState.ESTABLISHED, IkeState.REKEYING):
+            candidates += [t.delete, t.rekey, t.reauth, t.dpd]
         found = [c for c in candidates if c is not None]
         return min(found) if found else None
+
+    # --- retransmission failures, DPD and reestablishing ---------------------------------------
+    def retransmit_failed(self) -> Status:
+        """``ike_sa->retransmit`` gave up: keyingtries while connecting, else reestablish per
+        dpd_action / close_action; the down event unless connecting or rekeyed."""
+        state = self.state
+        if state == IkeState.CONNECTING:
+            tries = self.peer_cfg.keyingtries if self.peer_cfg else 1
+            self.alert("peer-init-unreachable")
+            self.keyingtry += 1
+            if tries == 0 or tries > self.keyingtry:
+                self.log("IKE", 1, f"peer not responding, trying again ({self.keyingtry + 1}/{tries})")
+                self.reset()
+                self.tm.initiate()
+                return Status.SUCCESS
+            self.log("IKE", 1, "establishing IKE_SA failed, peer not responding")
+        elif state == IkeState.DELETING:
+            self.log("IKE", 1, "proper IKE_SA delete failed, peer not responding")
+        else:
+            if state == IkeState.REKEYING:
+                self.log("IKE", 1, "rekeying IKE_SA failed, peer not responding")
+            self.reestablish()
+        if state not in (IkeState.CONNECTING, IkeState.REKEYED):
+            self.ike_updown(False)
+        return Status.DESTROY_ME
+
+    def send_dpd(self, now: float) -> Status:
+        """``send_dpd``: a liveness check if nothing came from the peer for dpd_delay."""
+        delay = self.peer_cfg.dpd_delay if self.peer_cfg else 0
+        diff = 0.0
+        queued = False
+        if not self.tm.busy:
+            diff = now - self.inbound_at
+            if not delay or diff >= delay:
+                self.log("IKE", 1, "sending DPD request")
+                from vicid.ike.tasks.ike_dpd import IkeDpd
+
+                if not self.tm.has(self.tm.queued, TaskKind.IKE_DPD):
+                    self.tm.queue(IkeDpd(self, True))
+                queued, diff = True, 0.0
+        if delay:
+            self.timers.dpd = now + delay - diff
+        return self.tm.initiate() if queued else Status.SUCCESS
+
+    def reestablish(self) -> bool:
+        """``reestablish``: a new IKE_SA for the CHILD_SAs whose dpd_action (close_action when
+        deleting) is ``start``; ``trap`` installs trap policies instead."""
+        from vicid.config.peer import Action
+
+        if self.destroyed or self.tm.has(self.tm.queued, TaskKind.IKE_DELETE) or self.peer_cfg is None:
+            return False
+        restart, keep = False, []
+        for child in self.children:
+            if child.state in (ChildState.REKEYED, ChildState.DELETED):
+                continue
+            if self.has(Cond.REAUTHENTICATING):
+                action = Action.START
+            else:
+                action = child.config.close_action if self.state == IkeState.DELETING else child.config.dpd_action
+            if action & Action.TRAP:
+                self.install_trap(child.config)
+            if action & Action.START:
+                restart = True
+                keep.append(child)
+        creates = [t for t in self.tm.active + self.tm.queued if t.kind == TaskKind.CHILD_CREATE]
+        if not restart and not creates:
+            return False
+        new = self.ctx.new_initiator(self.peer_cfg, self.my_host, self.other_host, True)
+        for child in keep:
+            self.log("IKE", 1, f"restarting CHILD_SA {child.name}")
+            new.queue_recreated(child)
+        for task in creates:
+            if task in self.tm.queued:
+                self.tm.queued.remove(task)
+            else:
+                self.tm.active.remove(task)
+            task.adopt(new)
+            new.tm.queue(task)
+        new.initiate_later()
+        return True
+
+    # --- rekeying and reauthentication --------------------------------------------------------
+    def rekey(self, now: float) -> Status:
+        """``ike_sa->rekey``: queue an IKE_REKEY task and start it."""
+        from vicid.ike.tasks.ike_rekey import IkeRekeyInitiator
+
+        self.now = now
+        if self.state == IkeState.PASSIVE or self.has(Cond.REAUTHENTICATING):
+            return Status.SUCCESS
+        if not self.tm.has(self.tm.queued, TaskKind.IKE_REKEY):
+            self.tm.queue(IkeRekeyInitiator(self))
+        return self.tm.initiate()
+
+    def reauth(self, now: float) -> Status:
+        """``ike_sa->reauth`` with make-before-break (charon's default since 5.9/6.0): a new
+        IKE_SA with all CHILD_SAs; once it is up, this one is deleted."""
+        from vicid.ike.tasks.ike_reauth_complete import IkeReauthComplete
+
+        self.now = now
+        if self.state == IkeState.PASSIVE or self.peer_cfg is None:
+            return Status.SUCCESS
+        self.log("IKE", 0, f"reauthenticating IKE_SA {self.name}[{self.uniqueid}]")
+        self.set_condition(Cond.REAUTHENTICATING, True)
+        children = [c for c in self.children if c.state not in (ChildState.REKEYED, ChildState.DELETED)]
+        creates = [t for t in self.tm.queued if t.kind == TaskKind.CHILD_CREATE]
+        if not children and not creates:
+            self.log("IKE", 1, "unable to reauthenticate IKE_SA, no CHILD_SA to recreate")
+            self.set_condition(Cond.REAUTHENTICATING, False)
+            return Status.SUCCESS
+        new = self.ctx.new_initiator(self.peer_cfg, self.my_host, self.other_host, False)
+        for child in children:
+            new.queue_recreated(child)
+        for task in creates:
+            self.tm.queued.remove(task)
+            task.adopt(new)
+            new.tm.queue(task)
+        new.tm.queue(IkeReauthComplete(new, self.uniqueid))
+        new.initiate_later()
+        return Status.SUCCESS
+
+    def rekey_child(self, protocol: int, spi: bytes, now: float) -> Status:
+        """``rekey_child_sa``: queue a CHILD_REKEY for the SA with that inbound SPI."""
+        from vicid.ike.tasks.child_rekey import ChildRekeyInitiator
+
+        self.now = now
+        if self.state == IkeState.PASSIVE:
+            return Status.SUCCESS
+        self.tm.queue(ChildRekeyInitiator(self, protocol, spi))
+        return self.tm.initiate()
+
+    def spawn(self, initiator: bool) -> IkeSa:
+        """The replacement IKE_SA of a rekeying, with our SPI allocated (``create_new`` +
+        ``inherit_pre``); it is registered once it is established."""
+        spi, zero = self.ctx.alloc_ike_spi(), bytes(8)
+        new = IkeSa(self.ctx, initiator=initiator, spi_i=spi if initiator else zero,
+                    spi_r=zero if initiator else spi, my_host=self.my_host, other_host=self.other_host,
+                    peer_cfg=self.peer_cfg, ike_cfg=self.ike_cfg, now=self.now)
+        new.extensions = set(self.extensions)
+        new.conditions = set(self.conditions) - {Cond.REAUTHENTICATING}
+        return new
+
+    def inherit_post(self, other: IkeSa, children: bool = True) -> None:
+        """``inherit_post``: hosts, identities, CHILD_SAs, queued tasks and the reauth time."""
+        self.my_host, self.other_host = other.my_host, other.other_host
+        self.my_id, self.other_id = other.my_id, other.other_id
+        if not children:
+            return
+        self.children, other.children = other.children + self.children, []
+        self.tm.adopt_tasks(other.tm)
+        if other.timers.reauth is not None and self.peer_cfg is not None:
+            reauth = max(0.0, other.timers.reauth - self.now)
+            self.timers.reauth = other.timers.reauth
+            self.timers.delete = self.now + reauth + self.peer_cfg.over_time
+            self.log("IKE", 1, f"rescheduling reauthentication in {int(reauth)}s after rekeying, "
+                               f"lifetime reduced to {int(reauth + self.peer_cfg.over_time)}s")
+
+    def queue_recreated(self, old: ChildSa) -> None:
+        """A CHILD_CREATE that recreates ``old`` (same selectors and reqid) on this IKE_SA."""
+        from vicid.ike.tasks.child_create import ChildCreateInitiator
+
+        task = ChildCreateInitiator(self, old.config)
+        task.recreate(old, rekey=False)
+        self.tm.queue(task)
+
+    def recreate_child(self, child: ChildSa, initiate: bool = True) -> None:
+        """close_action/hard expire: set the CHILD_SA up again on this IKE_SA."""
+        self.queue_recreated(child)
+        if initiate:
+            self.initiate_later()
+
+    def install_trap(self, config: ChildConfig) -> None:
+        if self.peer_cfg is not None:
+            self.ctx.install_trap(self.peer_cfg, config)
+
+    # --- events and jobs ----------------------------------------------------------------------
+    def child_rekey(self, old: ChildSa, new: ChildSa) -> None:
+        """Bus ``child_rekey``: vici ``child-rekey`` with both CHILD_SAs."""
+        self.ctx.emit(ChildRekey(self.view(self.now), old.view(self.now), new.view(self.now)))
+
+    def ike_rekey(self, new: IkeSa) -> None:
+        self.ctx.emit(IkeRekey(self.view(self.now), new.view(self.now)))
+
+    def schedule_child_rekey(self, child: ChildSa, delay: float) -> None:
+        from vicid.ike.jobs import RekeyChildJob
+
+        self.ctx.schedule(self.now + delay, RekeyChildJob(child.protocol, child.spi_in))
+
+    def schedule_ike_rekey(self, delay: float, reauth: bool) -> None:
+        from vicid.ike.jobs import RekeyIkeJob
+
+        self.ctx.schedule(self.now + delay, RekeyIkeJob(self.uniqueid, reauth))
+
+    def schedule_child_destroy(self, child: ChildSa, delay: float) -> None:
+        from vicid.ike.jobs import DeleteChildJob
+
+        child.destroy_at = self.now + delay
+        self.ctx.schedule(child.destroy_at, DeleteChildJob(child.uniqueid))
+
+    def schedule_child_retry(self, config: ChildConfig, delay: float) -> None:
+        from vicid.ike.jobs import RetryChildJob
+
+        self.ctx.schedule(self.now + delay, RetryChildJob(self.uniqueid, config))
+
+    def schedule_delete(self, delay: float) -> None:
+        from vicid.ike.jobs import DeleteIkeJob
+
+        self.ctx.schedule(self.now + delay, DeleteIkeJob(self.uniqueid))
+
+    def delete_later(self) -> None:
+        self.schedule_delete(0)
+
+    def initiate_later(self) -> None:
+        """Start queued tasks (or, for a new IKE_SA, the setup) once the current input is
+        done (``initiate_tasks_job``)."""
+        from vicid.ike.jobs import InitiateJob
+
+        self.ctx.schedule(self.now, InitiateJob(self.uniqueid))
 
     def destroy(self) -> None:
         """``ike_sa->destroy``: DESTROYING, then every CHILD_SA is destroyed (kernel cleanup)."""
@@ -434,6 +685,7 @@ class IkeSa:
             local_host=_host_text(self.my_host), local_port=self.my_host[1], local_id=str(self.my_id),
             remote_host=_host_text(self.other_host), remote_port=self.other_host[1],
             remote_id=str(self.other_id), initiator=self.initiator,
+            remote_eap_id=_eap_id(self),
             initiator_spi=int.from_bytes(self.spi_i, "big"), responder_spi=int.from_bytes(self.spi_r, "big"),
             nat_local=self.has(Cond.NAT_HERE), nat_remote=self.has(Cond.NAT_THERE),
             nat_fake=self.has(Cond.NAT_FAKE), nat_any=self.nat_any, **_ike_algorithms(self.proposal),
@@ -442,6 +694,12 @@ class IkeSa:
             reauth_time=_until(self.timers.reauth, now) if established else None,
             tasks_queued=queued, tasks_active=active, tasks_passive=passive,
             children=tuple(c.view(now) for c in self.children))
+
+
+def _eap_id(sa: IkeSa) -> str | None:
+    """vici ``remote-eap-id``: the EAP identity if it differs from the IKE identity."""
+    eap = sa.auth.remote_eap_identity
+    return str(eap) if eap is not None and not eap.equals(sa.other_id) else None
 
 
 def _until(when: float | None, now: float) -> int | None:

@@ -72,6 +72,8 @@ class EngineSettings:
     follow_redirects: bool = True
     multiple_authentication: bool = True
     close_ike_on_child_failure: bool = False
+    delete_rekeyed_delay: int = 5  # seconds a rekeyed inbound SA lingers for late packets
+    make_before_break: bool = True
     replay_window: int = 32
     spi_min: int = 0xC0000000
     spi_max: int = 0xCFFFFFFF
@@ -122,6 +124,8 @@ class EngineSettings:
             follow_redirects=_bool(opt("follow_redirects"), True),
             multiple_authentication=_bool(opt("multiple_authentication"), True),
             close_ike_on_child_failure=_bool(opt("close_ike_on_child_failure"), False),
+            delete_rekeyed_delay=_int(opt("delete_rekeyed_delay"), d.delete_rekeyed_delay),
+            make_before_break=_bool(opt("make_before_break"), True),
             replay_window=_int(opt("replay_window"), d.replay_window),
             spi_min=_int(opt("spi_min"), d.spi_min),
             spi_max=_int(opt("spi_max"), d.spi_max),

@@ -101,9 +101,41 @@ class TaskManager:
         return False
 
     def flush(self) -> None:
+        tasks = self.queued + self.passive + self.active
         self.queued.clear()
         self.passive.clear()
         self.active.clear()
+        for task in tasks:
+            task.dispose()
+
+    @property
+    def busy(self) -> bool:
+        """An exchange we started is in flight (``busy``)."""
+        return bool(self.active)
+
+    def remove_passive(self, task: Task) -> None:
+        """A winning active rekeying drops the passive task of a collision it won."""
+        if task in self.passive:
+            self.passive.remove(task)
+
+    def adopt_tasks(self, other: TaskManager) -> None:
+        """``adopt_tasks``: queued tasks of a rekeyed IKE_SA move to its replacement."""
+        moving, other.queued = other.queued, []
+        for task in moving:
+            task.adopt(self.sa)
+        self.queued = moving + self.queued
+
+    def handle_collisions(self, task: Task) -> bool:
+        """``handle_collisions``: offer a passive rekey/delete to the first active rekeying
+        of a matching kind; True if it adopted the task."""
+        if task.kind not in (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE, TaskKind.CHILD_REKEY):
+            return False
+        for active in self.active:
+            if active.kind == TaskKind.IKE_REKEY and task.kind in (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE):
+                return active.collide(task)  # type: ignore[attr-defined]
+            if active.kind == TaskKind.CHILD_REKEY and task.kind == TaskKind.CHILD_REKEY:
+                return active.collide(task)  # type: ignore[attr-defined]
+        return False
 
     def reset(self, initiate_mid: int | None = 0, respond_mid: int | None = 0) -> None:
         """Back to square one for a retried IKE_SA_INIT (``reset()``): tasks migrate to queued."""
@@ -261,8 +293,8 @@ class TaskManager:
         if clear.is_request:
             if mid != self.responding.mid:
                 return self._not_current_request(raw, clear, src, dst)
-        elif mid != self.initiating.mid:
-            return self._unexpected_mid(clear, self.initiating.mid)
+        elif mid != self.initiating.mid or self.initiating.exchange == EXCHANGE_UNDEFINED:
+            return self._unexpected_mid(clear, self.initiating.mid)  # also: no request in flight
         return self._parse_and_dispatch(raw, clear, src, dst)
 
     def _not_current_request(self, raw: bytes, clear: Message, src: Endpoint, dst: Endpoint) -> Status:
@@ -516,16 +548,22 @@ class TaskManager:
                 status = self._error_notify(msg, exc)
             if status is Status.SUCCESS:
                 self.passive.remove(task)
-            elif status is Status.FAILED:
-                return True, True
-            elif status is Status.DESTROY_ME:
-                return True, False
+                if not self.handle_collisions(task):
+                    task.dispose()
+            elif status is Status.NEED_MORE:
+                if self.handle_collisions(task):
+                    self.passive.remove(task)
+            else:
+                if self.handle_collisions(task):
+                    self.passive.remove(task)
+                return True, status is Status.FAILED
         return False, False
 
     def _error_notify(self, msg: OutMessage, exc: IkeProtocolError) -> Status:
         """The only place protocol errors become notifies (design §1.4): CHILD scope in an
         exchange that keeps the IKE_SA adds the notify; anything else fails the IKE_SA."""
-        child_scope = exc.scope is Scope.CHILD and msg.exchange in (E.IKE_AUTH, E.CREATE_CHILD_SA)
+        child_scope = exc.scope is Scope.CHILD and msg.exchange in (E.IKE_AUTH, E.CREATE_CHILD_SA,
+                                                                    E.IKE_FOLLOWUP_KE)
         msg.add_notify(exc.notify, exc.notify_data(), flush=not child_scope)
         if child_scope:
             return Status.SUCCESS
@@ -562,6 +600,7 @@ class TaskManager:
             status = task.process(msg)
             if status is Status.SUCCESS:
                 self.active.remove(task)
+                task.dispose()
             elif status is not Status.NEED_MORE:
                 if status is Status.FAILED:
                     self.sa.ike_updown(False)

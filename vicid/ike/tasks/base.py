@@ -86,6 +86,13 @@ class Task:
     def migrate(self) -> None:
         """Forget exchange state before IKE_SA_INIT is retried (COOKIE / INVALID_KE_PAYLOAD)."""
 
+    def adopt(self, sa: IkeSa) -> None:
+        """A queued task moves to another IKE_SA (``adopt_tasks`` after a rekeying)."""
+        self.sa = sa
+
+    def dispose(self) -> None:
+        """The task is dropped (``destroy``): give back what it holds (reqids, new IKE_SAs)."""
+
     def __repr__(self) -> str:
         return f"<{self.kind.name} {'i' if self.initiator else 'r'}>"
 

@@ -6,19 +6,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vicid.config.peer import ChildConfig
-from vicid.errors import NoAdditionalSas
 from vicid.ike.child import ChildSa
-from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.tasks.base import Status, Task, TaskKind
+from vicid.ike.messages import InMessage
+from vicid.ike.tasks.base import Task, TaskKind
 from vicid.ike.tasks.child_create import ChildCreateInitiator, ChildCreateResponder
 from vicid.ike.tasks.child_delete import ChildDeleteInitiator, ChildDeleteResponder
+from vicid.ike.tasks.child_rekey import ChildRekeyResponder
 from vicid.ike.tasks.ike_auth import IkeAuthInitiator, IkeAuthResponder
+from vicid.ike.tasks.ike_cert_post import IkeCertPost
+from vicid.ike.tasks.ike_cert_pre import IkeCertPre
 from vicid.ike.tasks.ike_delete import IkeDelete
 from vicid.ike.tasks.ike_dpd import IkeDpd
 from vicid.ike.tasks.ike_establish import IkeEstablish
 from vicid.ike.tasks.ike_init import IkeInitInitiator, IkeInitResponder
 from vicid.ike.tasks.ike_mobike import IkeMobike
 from vicid.ike.tasks.ike_natd import IkeNatd
+from vicid.ike.tasks.ike_rekey import IkeRekeyResponder
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType, ProtocolId
 
 if TYPE_CHECKING:
@@ -27,20 +30,10 @@ if TYPE_CHECKING:
 E, N = ExchangeType, NotifyType
 
 
-class RekeyUnsupported(Task):
-    """Passive CREATE_CHILD_SA rekeys are not implemented yet: answer NO_ADDITIONAL_SAS, which
-    charon takes as "rekeying not supported" (it reauthenticates / recreates instead)."""
-
-    kind = TaskKind.CHILD_REKEY
-
-    def build(self, msg: OutMessage) -> Status:
-        self.sa.log("IKE", 1, "rekeying is not supported, sending NO_ADDITIONAL_SAS")
-        raise NoAdditionalSas()
-
-
 def _init_tasks(sa: IkeSa) -> list[Task]:
-    return [IkeInitResponder(sa), IkeNatd(sa, False), IkeAuthResponder(sa), IkeMobike(sa, False),
-            IkeEstablish(sa, False), ChildCreateResponder(sa)]
+    return [IkeInitResponder(sa), IkeNatd(sa, False), IkeCertPre(sa, False), IkeAuthResponder(sa),
+            IkeCertPost(sa, False), IkeMobike(sa, False), IkeEstablish(sa, False),
+            ChildCreateResponder(sa)]
 
 
 def _create_child_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
@@ -52,9 +45,9 @@ def _create_child_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
     rekey = any(n.notify_type == N.REKEY_SA and n.protocol_id in (ProtocolId.AH, ProtocolId.ESP)
                 for n in msg.notifies())
     ts = msg.get(PayloadType.TSi) is not None or msg.get(PayloadType.TSr) is not None
-    if ts and not rekey:
-        return [ChildCreateResponder(sa)]
-    return [RekeyUnsupported(sa, False)]
+    if not ts:
+        return [IkeRekeyResponder(sa)]
+    return [ChildRekeyResponder(sa)] if rekey else [ChildCreateResponder(sa)]
 
 
 _MOBIKE_NOTIFIES = {N.ADDITIONAL_IP4_ADDRESS, N.ADDITIONAL_IP6_ADDRESS, N.NO_ADDITIONAL_ADDRESSES,
@@ -93,14 +86,18 @@ def passive_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
 def queue_ike(sa: IkeSa) -> None:
     """``queue_ike()``: the tasks that set up the IKE_SA, unless already queued."""
     tm = sa.tm
-    for task in (IkeInitInitiator(sa), IkeNatd(sa, True), IkeAuthInitiator(sa), IkeMobike(sa, True),
-                 IkeEstablish(sa, True)):
+    for task in (IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True), IkeAuthInitiator(sa),
+                 IkeCertPost(sa, True), IkeMobike(sa, True), IkeEstablish(sa, True)):
         if not tm.has(tm.queued, task.kind):
             tm.queue(task)
 
 
-def queue_child(sa: IkeSa, config: ChildConfig) -> None:
-    sa.tm.queue(ChildCreateInitiator(sa, config))
+def queue_child(sa: IkeSa, config: ChildConfig, reqid: int = 0) -> None:
+    task = ChildCreateInitiator(sa, config)
+    if reqid:
+        task.reqid = reqid
+        sa.ctx.reqids.ref(reqid)
+    sa.tm.queue(task)
 
 
 def queue_ike_delete(sa: IkeSa) -> None:

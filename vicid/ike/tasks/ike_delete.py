@@ -10,7 +10,7 @@ response and is then destroyed. A late AUTHENTICATION_FAILED notify is handled t
 from __future__ import annotations
 
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import IkeState
+from vicid.ike.sa import Cond, IkeState
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, ProtocolId
 from vicid.ike.wire.payloads import DeletePayload
@@ -53,6 +53,18 @@ class IkeDelete(Task):
         sa.log("IKE", 0, f"deleting {_between(sa)}")
         if msg.exchange == ExchangeType.INFORMATIONAL and msg.notify(NotifyType.AUTHENTICATION_FAILED):
             sa.alert("local-auth-failed")
-        self.rekeyed = sa.state == IkeState.REKEYED
+        state = sa.state
+        if state == IkeState.REKEYING and self._after_rekey_collision():
+            self.rekeyed = True  # the peer did not notice a collision and deletes the old SA
+        elif state in (IkeState.ESTABLISHED, IkeState.REKEYING):
+            sa.set_state(IkeState.DELETING)
+            if not sa.has(Cond.REAUTHENTICATING):
+                sa.reestablish()  # close_action of the CHILD_SAs
+            return Status.NEED_MORE
+        self.rekeyed = self.rekeyed or state == IkeState.REKEYED
         sa.set_state(IkeState.DELETING)
         return Status.NEED_MORE
+
+    def _after_rekey_collision(self) -> bool:
+        return any(t.kind == TaskKind.IKE_REKEY and getattr(t, "did_collide", lambda: False)()
+                   for t in self.sa.tm.active)

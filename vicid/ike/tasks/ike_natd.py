@@ -37,7 +37,8 @@ class IkeNatd(Task):
         self.fake_no_source_ip = False
 
     def _force_encap(self) -> bool:
-        return bool(self.sa.ike_cfg and self.sa.ike_cfg.encap)
+        """``encap = yes``, or a backend that only does ESP in UDP (charon's force_encap)."""
+        return bool(self.sa.ike_cfg and self.sa.ike_cfg.encap) or self.sa.ctx.kernel_requires_udp_encap
 
     def _hash(self, spi_r: bytes, host: Endpoint) -> bytes:
         return nat_detection_hash(self.sa.spi_i, spi_r, host[0].packed, host[1])
@@ -113,4 +114,5 @@ class IkeNatd(Task):
         sa.set_condition(Cond.NAT_HERE, not self.dst_matched)
         sa.set_condition(Cond.NAT_THERE, not self.src_matched)
         if self.dst_matched and self.src_matched and self._force_encap():
+            sa.log("IKE", 1, "faking NAT situation to enforce UDP encapsulation")
             sa.set_condition(Cond.NAT_FAKE, True)

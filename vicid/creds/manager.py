@@ -1,0 +1,184 @@
+"""The credential lookups IKE authentication needs, over the vici-loaded CredStore
+(charon's ``credential_manager.c`` for what the engine asks):
+
+* ``private_key(id, configured certs)``: our signing key and the certificate (plus the
+  intermediate CAs) that goes with it (``get_private`` + ``build_trustchain``);
+* ``public_keys(key type, id, ...)``: every trusted public key for the peer's identity, each
+  with the verified chain (``create_public_enumerator``: pretrusted certificate first, then
+  every candidate, with chain validation and CRL checks);
+* ``ca_certs()`` / ``ca_by_keyid()``: trusted CA certificates for CERTREQ payloads.
+
+The engine calls this object through ``EngineContext.credmgr``; it only reads the store and
+the wall clock (injected, so tests use fixed times). Nothing here returns key material to
+callers other than the signing key object itself, which stays inside the authenticator.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+
+from vicid.creds.revocation import check_online
+from vicid.creds.store import CertType, CredStore, PrivateKey, public_key_id
+from vicid.creds.trust import (
+    ChainResult,
+    Log,
+    TrustStore,
+    has_subject,
+    is_ca,
+    self_signed,
+    spki_sha1,
+    subject_key_id,
+    subject_text,
+    verify_chain,
+)
+from vicid.ike.crypto.signature import key_type
+from vicid.ike.identity import Identification
+
+
+def _nolog(_group: str, _level: int, _msg: str) -> None:
+    pass
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def parse_der(der: bytes) -> x509.Certificate | None:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+
+
+@dataclass
+class LocalKey:
+    """Our signing key (never rendered) and the certificates to send with it."""
+
+    key: Any = field(repr=False)
+    cert: x509.Certificate | None = None
+    im_certs: list[x509.Certificate] = field(default_factory=list)
+
+
+class CredentialManager:
+    """Lookups over a CredStore; ``clock`` gives the wall-clock time for validity checks."""
+
+    def __init__(self, store: CredStore | None, clock: Callable[[], datetime.datetime] = utc_now) -> None:
+        self.store = store if store is not None else CredStore()
+        self.clock = clock
+
+    # --- pools ------------------------------------------------------------------------------
+    def trusted_certs(self, extra: Iterable[x509.Certificate] = ()) -> list[x509.Certificate]:
+        """Loaded X.509 certificates, authority CA certificates and configured ones."""
+        out: list[x509.Certificate] = []
+        for cert in self.store.certs:
+            if cert.type == CertType.X509 and isinstance(cert.parsed, x509.Certificate):
+                out.append(cert.parsed)
+        for authority in self.store.authorities.values():
+            if isinstance(authority.cacert.parsed, x509.Certificate):
+                out.append(authority.cacert.parsed)
+        for cert in extra:
+            if cert not in out:
+                out.append(cert)
+        return out
+
+    def crls(self, extra: Iterable[x509.CertificateRevocationList] = ()) -> list[x509.CertificateRevocationList]:
+        found = [c.parsed for c in [*self.store.certs, *self.store.cache]
+                 if c.type == CertType.X509_CRL and c.parsed is not None]
+        return found + list(extra)
+
+    def trust_store(self, trusted: Iterable[x509.Certificate] = (), untrusted: Iterable[x509.Certificate] = (),
+                    crls: Iterable[x509.CertificateRevocationList] = ()) -> TrustStore:
+        uris = {a.cacert.parsed.subject.public_bytes(): list(a.crl_uris)
+                for a in self.store.authorities.values() if a.crl_uris}
+        return TrustStore(self.trusted_certs(trusted), list(untrusted), self.crls(crls), uris)
+
+    def ca_certs(self, extra: Iterable[x509.Certificate] = ()) -> list[x509.Certificate]:
+        return [c for c in self.trusted_certs(extra) if is_ca(c)]
+
+    def ca_by_keyid(self, keyid: bytes) -> x509.Certificate | None:
+        """A trusted CA certificate whose SPKI SHA-1 (or subjectKeyIdentifier) is ``keyid``."""
+        for cert in self.ca_certs():
+            if keyid in (spki_sha1(cert), subject_key_id(cert)):
+                return cert
+        return None
+
+    # --- our key ----------------------------------------------------------------------------
+    def _key_for(self, cert: x509.Certificate) -> PrivateKey | None:
+        return self.store.keys.get(public_key_id(cert.public_key()))
+
+    def private_key(self, ident: Identification, configured: Iterable[x509.Certificate] = (),
+                    wanted_type: str = "ANY") -> LocalKey | None:
+        """``get_private``: the configured certificate's key, else any certificate matching
+        ``ident`` whose key is loaded, else a raw key whose key id is ``ident``."""
+        configured = list(configured)
+        candidates = configured or [c for c in self.trusted_certs() if has_subject(c, ident)]
+        for cert in candidates:
+            key = self._key_for(cert)
+            if key is not None and wanted_type in ("ANY", key.key_type):
+                return LocalKey(key.key, cert, self.build_trustchain(cert, configured))
+        if configured:
+            return None
+        if ident.type == 11:  # ID_KEY_ID: a raw key by its id
+            key = self.store.keys.get(ident.data.hex())
+            if key is not None:
+                return LocalKey(key.key)
+        return None
+
+    def build_trustchain(self, cert: x509.Certificate,
+                         extra: Iterable[x509.Certificate] = ()) -> list[x509.Certificate]:
+        """The intermediate CA certificates above ``cert`` (the root is not sent)."""
+        store = self.trust_store(extra)
+        chain: list[x509.Certificate] = []
+        current = cert
+        for _ in range(8):
+            issuer = store.issuer_of(current, True)
+            if issuer is None or self_signed(issuer) or issuer == current:
+                break
+            chain.append(issuer)
+            current = issuer
+        return chain
+
+    # --- peer keys --------------------------------------------------------------------------
+    def public_keys(self, ktype: str, ident: Identification, *, received: Iterable[x509.Certificate] = (),
+                    received_im: Iterable[x509.Certificate] = (), configured: Iterable[x509.Certificate] = (),
+                    received_crls: Iterable[x509.CertificateRevocationList] = (), online: bool = True,
+                    log: Log = _nolog) -> Iterator[tuple[Any, ChainResult]]:
+        """``create_public_enumerator``: (public key, chain info) for every trusted certificate
+        of ``ident`` with a ``ktype`` key ("ANY" for all)."""
+        received = list(received)
+        store = self.trust_store(configured, [*received, *received_im], received_crls)
+        now = self.clock()
+
+        def fits(cert: x509.Certificate) -> bool:
+            return (ktype == "ANY" or key_type(cert.public_key()) == ktype) and has_subject(cert, ident) > 0
+
+        pretrusted = next((c for c in store.trusted if fits(c)), None)
+        tried: list[x509.Certificate] = []
+        if pretrusted is not None:
+            tried.append(pretrusted)
+            log("CFG", 1, f'  using trusted certificate "{subject_text(pretrusted)}"')
+            if self_signed(pretrusted):
+                yield pretrusted.public_key(), ChainResult(pretrusted)
+            else:
+                result = verify_chain(pretrusted, store, now, log, trusted=True)
+                if result is not None and (not online or check_online(result, store, now, log)):
+                    yield pretrusted.public_key(), result
+        for cert in [*received, *store.trusted]:
+            if cert in tried or not fits(cert):
+                continue
+            tried.append(cert)
+            log("CFG", 1, f'  using certificate "{subject_text(cert)}"')
+            result = verify_chain(cert, store, now, log)
+            if result is None:
+                continue
+            if online and not check_online(result, store, now, log):
+                continue
+            yield cert.public_key(), result
+
+
+__all__ = ["CredentialManager", "LocalKey", "parse_der", "utc_now"]

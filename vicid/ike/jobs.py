@@ -1,0 +1,69 @@
+"""Scheduled jobs, as charon's ``processing/jobs``: small records the manager runs at their time.
+
+Jobs name their SA by unique ID or SPI and look it up when they run, so a job scheduled for an
+SA that was rekeyed, moved or destroyed in the meantime finds the right one or nothing
+(charon checks SAs out of its managers the same way). They live in the engine context's heap
+(:meth:`~vicid.ike.context.EngineContext.schedule`) and the manager includes them in
+``next_deadline()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vicid.config.peer import ChildConfig
+
+
+@dataclass(frozen=True)
+class RekeyChildJob:
+    """``rekey_child_sa_job``: rekey the CHILD_SA with this inbound SPI, wherever it is now."""
+
+    protocol: int
+    spi: bytes
+
+
+@dataclass(frozen=True)
+class RekeyIkeJob:
+    """``rekey_ike_sa_job``: rekey (or reauthenticate) an IKE_SA."""
+
+    ike_uniqueid: int
+    reauth: bool = False
+
+
+@dataclass(frozen=True)
+class DeleteChildJob:
+    """``delete_child_sa_job`` by unique ID: a rekeyed CHILD_SA whose inbound SA lingered."""
+
+    child_uniqueid: int
+
+
+@dataclass(frozen=True)
+class DeleteIkeJob:
+    """``delete_ike_sa_job``: delete (or, if it never got that far, destroy) an IKE_SA."""
+
+    ike_uniqueid: int
+
+
+@dataclass(frozen=True)
+class InitiateJob:
+    """``initiate_tasks_job``: start the queued tasks of an IKE_SA."""
+
+    ike_uniqueid: int
+
+
+@dataclass(frozen=True)
+class RetryChildJob:
+    """A CHILD_SA the peer refused with TEMPORARY_FAILURE, tried again later."""
+
+    ike_uniqueid: int
+    config: ChildConfig
+
+
+@dataclass(frozen=True)
+class AcquireJob:
+    """An acquire for a trap: set up its CHILD_SA (``trap_manager.c`` acquire)."""
+
+    reqid: int
+
+
+Job = RekeyChildJob | RekeyIkeJob | DeleteChildJob | DeleteIkeJob | InitiateJob | RetryChildJob | AcquireJob
