@@ -10,7 +10,9 @@ every method takes ``now`` and returns the :class:`~vicid.kernel.port.KernelExpi
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ from vicid.ike.wire.enums import ProtocolId
 from vicid.kernel.port import KernelAcquire, KernelExpire, SaUsage
 from vicid.kernel.selector import direction_selectors, policy_priority
 
+FLOW_CACHE = 4096  # flows whose policy lookup is remembered
 ACQUIRE_HOLDOFF = 30.0  # seconds between acquires for one reqid (the kernel's xfrm_acq_expires)
 SEQ_LIMIT_32 = (1 << 32) - 1
 SEQ_LIMIT_64 = (1 << 64) - 1
@@ -78,6 +81,8 @@ class SaEntry:
     last_use: float | None = None
     soft_done: bool = False
     child_uniqueid: int = 0
+    watch: tuple[float, float, float] | None = None  # next byte/packet/age limits (account())
+    allowed: tuple | None = None  # inbound: the last flow found inside the selectors
     order: int = 0
 
     def __repr__(self) -> str:
@@ -107,25 +112,40 @@ class PolicyEntry:
     kind: str
     installs: list[InstallPolicy] = field(default_factory=list)
     order: int = 0
+    # derived once per change of ``installs`` (:meth:`refresh`), not per packet
+    _active: InstallPolicy | None = field(default=None, repr=False)
+    _priority: int = field(default=0, repr=False)
+    _selectors: tuple[TrafficSelector, TrafficSelector] | None = field(default=None, repr=False)
+
+    def refresh(self) -> None:
+        """Recompute the deciding install; call after ``installs`` changed."""
+        self._active = min(reversed(self.installs), key=self.priority_of) if self.installs else None
+        self._priority = self.priority_of(self._active) if self._active else 0
 
     @property
     def active(self) -> InstallPolicy:
         """The install that decides (lowest priority value; newest among equals)."""
-        return min(reversed(self.installs), key=self.priority_of)
+        if self._active is None:
+            self.refresh()
+        return self._active
 
     def priority_of(self, p: InstallPolicy) -> int:
         return policy_priority(p.direction, p.local_ts, p.remote_ts, p.kind, p.priority)
 
     @property
     def priority(self) -> int:
-        return self.priority_of(self.active)
+        if self._active is None:
+            self.refresh()
+        return self._priority
 
     @property
     def reqid(self) -> int:
         return self.active.reqid
 
     def matches(self, flow: Flow) -> bool:
-        src_ts, dst_ts = direction_selectors(self.direction, self.local_ts, self.remote_ts)
+        if self._selectors is None:
+            self._selectors = direction_selectors(self.direction, self.local_ts, self.remote_ts)
+        src_ts, dst_ts = self._selectors
         return ts_match(src_ts, flow.src, flow.sport, flow.proto) and \
             ts_match(dst_ts, flow.dst, flow.dport, flow.proto)
 
@@ -164,6 +184,14 @@ class Sadb:
         self.policies: dict[tuple, PolicyEntry] = {}
         self._order = itertools.count(1)
         self._acquired: dict[int, float] = {}  # reqid -> time of the last acquire
+        # indexes so that nothing per SA scans every SA (10k-100k SAs): outbound SAs by SPI
+        # alone (list-sas asks without a destination) and time lifetimes as a lazy heap
+        self._out_by_spi: dict[int, list[SaEntry]] = {}
+        self._lifetimes: list[tuple[float, int, SaEntry]] = []
+        # per packet: outbound SAs by reqid, and the OUT policy of each flow seen (cleared
+        # whenever a policy comes or goes, so it never answers with a stale policy)
+        self._out_by_reqid: dict[int, list[SaEntry]] = {}
+        self._flow_policy: dict[tuple, PolicyEntry | None] = {}
 
     # --- SAs --------------------------------------------------------------------------------------
     def install_sa(self, eff: InstallChildSa, now: float) -> SaEntry:
@@ -188,9 +216,33 @@ class Sadb:
             self.inbound[eff.spi] = entry
         else:
             entry.iv_mask = int.from_bytes(self._rng(8), "big")
-            self.outbound[(eff.spi, eff.dst[0])] = entry
+            self._put_out(entry)
             self._acquired.pop(eff.reqid, None)
+        lt = entry.lifetimes
+        for limit in (lt.soft_time, lt.hard_time):
+            if limit:
+                heapq.heappush(self._lifetimes, (now + limit, entry.order, entry))
         return entry
+
+    def _put_out(self, entry: SaEntry) -> None:
+        self.outbound[(entry.spi, entry.dst[0])] = entry
+        self._out_by_spi.setdefault(entry.spi, []).append(entry)
+        self._out_by_reqid.setdefault(entry.reqid, []).append(entry)
+
+    def _pop_out(self, entry: SaEntry) -> None:
+        if self.outbound.get((entry.spi, entry.dst[0])) is entry:
+            del self.outbound[(entry.spi, entry.dst[0])]
+        for index, key in ((self._out_by_spi, entry.spi), (self._out_by_reqid, entry.reqid)):
+            same = index.get(key, [])
+            if entry in same:
+                same.remove(entry)
+                if not same:
+                    del index[key]
+
+    def _installed(self, sa: SaEntry) -> bool:
+        if sa.inbound:
+            return self.inbound.get(sa.spi) is sa
+        return self.outbound.get((sa.spi, sa.dst[0])) is sa
 
     def find(self, spi: int, inbound: bool | None = None, dst: object = None) -> SaEntry | None:
         if inbound in (None, True) and spi in self.inbound:
@@ -198,9 +250,11 @@ class Sadb:
             if dst is None or entry.dst[0] == dst:
                 return entry
         if inbound in (None, False):
-            for (o_spi, o_dst), entry in self.outbound.items():
-                if o_spi == spi and (dst is None or o_dst == dst):
-                    return entry
+            if dst is not None:
+                return self.outbound.get((spi, dst))
+            same = self._out_by_spi.get(spi)
+            if same:  # the first installed, as a scan of the table in insertion order finds it
+                return min(same, key=lambda e: e.order)
         return None
 
     def update_sa(self, eff: UpdateChildSa) -> SaEntry:
@@ -208,10 +262,10 @@ class Sadb:
         if entry is None:
             raise SadbError(f"no SA {eff.spi:08x} to update")
         if not entry.inbound:
-            del self.outbound[(entry.spi, entry.dst[0])]
+            self._pop_out(entry)
         entry.src, entry.dst, entry.encap = eff.src, eff.dst, eff.encap
         if not entry.inbound:
-            self.outbound[(entry.spi, entry.dst[0])] = entry
+            self._put_out(entry)
         return entry
 
     def delete_sa(self, eff: DeleteChildSa) -> SaEntry | None:
@@ -220,13 +274,15 @@ class Sadb:
             return self.inbound.pop(eff.spi, None)
         entry = self.find(eff.spi, inbound=False, dst=eff.dst[0]) or self.find(eff.spi, inbound=False)
         if entry is not None:
-            del self.outbound[(entry.spi, entry.dst[0])]
+            self._pop_out(entry)
         return entry
 
     def outbound_sa(self, reqid: int) -> SaEntry | None:
         """The newest outbound SA of REQID (a rekey installs the new one before deleting)."""
-        found = [sa for sa in self.outbound.values() if sa.reqid == reqid]
-        return max(found, key=lambda sa: sa.order) if found else None
+        found = self._out_by_reqid.get(reqid)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else max(found, key=lambda sa: sa.order)
 
     # --- policies -------------------------------------------------------------------------------
     def install_policy(self, eff: InstallPolicy) -> PolicyEntry:
@@ -238,6 +294,8 @@ class Sadb:
             entry = self.policies[key] = PolicyEntry(eff.direction, eff.local_ts, eff.remote_ts, eff.kind,
                                                      order=next(self._order))
         entry.installs.append(eff)
+        entry.refresh()
+        self._flow_policy.clear()
         return entry
 
     def delete_policy(self, eff: DeletePolicy) -> PolicyEntry | None:
@@ -248,19 +306,37 @@ class Sadb:
             return None
         same = [p for p in entry.installs if p.reqid == eff.reqid] or entry.installs
         entry.installs.remove(same[-1])
+        self._flow_policy.clear()
         if entry.installs:
+            entry.refresh()
             return None
         del self.policies[key]
         return entry
 
     def lookup_policy(self, flow: Flow, direction: Direction = Direction.OUT) -> PolicyEntry | None:
+        """The policy with the lowest priority value (oldest among equals) that FLOW matches."""
+        key = (direction, flow.src, flow.dst, flow.proto, flow.sport, flow.dport)
+        try:
+            return self._flow_policy[key]
+        except KeyError:
+            pass
         candidates = [p for p in self.policies.values() if p.direction == direction and p.matches(flow)]
-        return min(candidates, key=lambda p: (p.priority, p.order)) if candidates else None
+        found = min(candidates, key=lambda p: (p.priority, p.order)) if candidates else None
+        if len(self._flow_policy) >= FLOW_CACHE:  # a scan or a flood: start over
+            self._flow_policy.clear()
+        self._flow_policy[key] = found
+        return found
 
     def inbound_allowed(self, sa: SaEntry, flow: Flow) -> bool:
         """Decrypted traffic must match the SA's selectors (else an IN policy of its reqid)."""
         if sa.local_ts and sa.remote_ts:
-            return flow_in_ts(flow, sa.remote_ts, sa.local_ts)
+            key = flow[1:6]  # src, dst, proto, sport, dport: a bulk transfer repeats one flow
+            if key == sa.allowed:
+                return True
+            if flow_in_ts(flow, sa.remote_ts, sa.local_ts):
+                sa.allowed = key
+                return True
+            return False
         return any(p.direction == Direction.IN and p.kind == "ipsec" and p.reqid == sa.reqid and p.matches(flow)
                    for p in self.policies.values())
 
@@ -280,7 +356,15 @@ class Sadb:
         sa.bytes += nbytes
         sa.packets += 1
         sa.last_use = now
-        return self._check(sa, now)
+        watch = sa.watch
+        if watch is None:
+            watch = sa.watch = _watch(sa.lifetimes, sa.soft_done)
+        # per packet only three comparisons; the full check when a limit may have been reached
+        if sa.bytes < watch[0] and sa.packets < watch[1] and now - sa.installed < watch[2]:
+            return []
+        events = self._check(sa, now)
+        sa.watch = None
+        return events
 
     def _check(self, sa: SaEntry, now: float) -> list[KernelExpire]:
         lt, age = sa.lifetimes, now - sa.installed
@@ -297,7 +381,7 @@ class Sadb:
         if sa.inbound:
             self.inbound.pop(sa.spi, None)
         else:
-            self.outbound.pop((sa.spi, sa.dst[0]), None)
+            self._pop_out(sa)
 
     @staticmethod
     def _expire(sa: SaEntry, hard: bool) -> KernelExpire:
@@ -306,23 +390,31 @@ class Sadb:
     def expire_due(self, now: float) -> list[KernelExpire]:
         """Time-based expiries due at NOW (call when :meth:`next_deadline` passes)."""
         events: list[KernelExpire] = []
-        for sa in [*self.inbound.values(), *self.outbound.values()]:
-            events += self._check(sa, now)
+        heap, checked = self._lifetimes, set()
+        while heap and heap[0][0] <= now:
+            _, _, sa = heapq.heappop(heap)
+            if self._installed(sa) and id(sa) not in checked:  # removed SAs leave stale entries
+                checked.add(id(sa))
+                events += self._check(sa, now)
         return events
 
     def next_deadline(self) -> float | None:
-        times = []
-        for sa in [*self.inbound.values(), *self.outbound.values()]:
-            lt = sa.lifetimes
-            if lt.hard_time:
-                times.append(sa.installed + lt.hard_time)
-            if lt.soft_time and not sa.soft_done:
-                times.append(sa.installed + lt.soft_time)
-        return min(times) if times else None
+        heap = self._lifetimes
+        while heap and not self._installed(heap[0][2]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
 
 def _over(limit: float, value: float) -> bool:
     return bool(limit) and value >= limit
+
+
+def _watch(lt: Lifetimes, soft_done: bool) -> tuple[float, float, float]:
+    """The lowest byte, packet and age limits still to come (inf where none)."""
+    def lowest(hard: float, soft: float) -> float:
+        return min((x for x in (hard, 0 if soft_done else soft) if x), default=math.inf)
+    return (lowest(lt.hard_bytes, lt.soft_bytes), lowest(lt.hard_packets, lt.soft_packets),
+            lowest(lt.hard_time, lt.soft_time))
 
 
 def _host_ts(addr: bytes, proto: int, port: int) -> TrafficSelector:
