@@ -1,23 +1,13 @@
 #!/usr/bin/env bash
-# The vicid demo: install, start vicid, load swanctl.conf with the real swanctl, list it, stop.
+# The vicid demo: installs vicid, creates two network namespaces, brings up a post-quantum IKEv2
+# tunnel (X25519 + ML-KEM-768) with the real swanctl, pings through it, shows swanctl --list-sas,
+# and removes everything it created. Run as root from a clone of the repository.
+#   ./examples/demo/run.sh                    vicid <-> vicid
+#   ./examples/demo/run.sh --peer strongswan  vicid <-> strongSwan 6.1's charon (interop lab)
 set -euo pipefail
-top=$(dirname "$(readlink -f "$0")")/../..
-cd "$top"
+cd "$(dirname "$(readlink -f "$0")")/../.."
 ./install.sh
-
-demo=examples/demo
-mkdir -p /run/vicid-demo
-.venv/bin/vicid --foreground --conf "$demo/strongswan.conf" --pid-file /run/vicid-demo/vicid.pid \
-    2>/run/vicid-demo/stderr.log &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -S /run/vicid-demo/charon.vici ] && break; sleep 0.05; done
-
-uri=unix:///run/vicid-demo/charon.vici
-swanctl() { command swanctl --uri "$uri" "$@" 2>/dev/null; }   # stderr: swanctl's own plugin noise
-echo "== swanctl --version --daemon"; swanctl --version --daemon
-echo "== swanctl --load-all";         swanctl --load-all --noprompt --file "$demo/swanctl.conf"
-echo "== swanctl --list-conns";       swanctl --list-conns
-echo "== swanctl --list-pools";       swanctl --list-pools
-echo "== swanctl --stats";            swanctl --stats
-echo "== vicid log (/run/vicid-demo/vicid.log)"; cat /run/vicid-demo/vicid.log
+if [ "${1:-}" = "--peer" ] && [ "${2:-}" = "strongswan" ]; then
+    .venv/bin/python -m tests.interop.provision   # strongSwan 6.1 root filesystem, cached
+fi
+PYTHONPATH=$PWD exec .venv/bin/python examples/demo/demo.py "$@"

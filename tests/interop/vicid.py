@@ -19,6 +19,7 @@ from .netns import Node
 from .rootfs import vici_answers
 
 REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = float(os.environ.get("VICID_START_TIMEOUT", "20"))  # slow machines (a TCG VM) set more
 
 
 def vicid_conf(run_dir: Path, extra: str = "") -> str:
@@ -66,7 +67,7 @@ class Vicid:
         except OSError:
             return ""
 
-    def start(self, timeout: float = 20.0) -> Vicid:
+    def start(self, timeout: float = START_TIMEOUT) -> Vicid:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         with open(self.run_dir / "stderr.log", "ab") as err:
             self.proc = subprocess.Popen(

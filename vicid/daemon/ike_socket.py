@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import socket as _socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
@@ -23,6 +23,8 @@ IP_PKTINFO = getattr(_socket, "IP_PKTINFO", 8)
 IPV6_RECVPKTINFO = getattr(_socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO = getattr(_socket, "IPV6_PKTINFO", 50)
 MAX_DATAGRAM = 65535
+UDP_ENCAP = 100  # linux/udp.h: a socket option at level IPPROTO_UDP
+UDP_ENCAP_ESPINUDP = 2  # RFC 3948: non-zero SPI means ESP, zero marker means IKE
 _ANC_SIZE = _socket.CMSG_SPACE(32)
 
 
@@ -31,9 +33,15 @@ class IkeSocket:
     family: int
     port: int
     sock: trio.socket.SocketType | None = None
+    # the same socket as a plain (non-blocking) one: ESP moves through it without a trio
+    # checkpoint per datagram (see send_nowait/receive_nowait)
+    raw: _socket.socket | None = None
+    _peers: dict = field(default_factory=dict)  # address text -> ip_address, for ESP rates
+    _routes: dict = field(default_factory=dict)  # (src, dst) -> (ancillary data, sockaddr)
 
     async def open(self) -> None:
-        sock = trio.socket.socket(self.family, _socket.SOCK_DGRAM)
+        raw = _socket.socket(self.family, _socket.SOCK_DGRAM)
+        sock = trio.socket.from_stdlib_socket(raw)
         sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         if self.family == _socket.AF_INET6:
             sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1)
@@ -42,9 +50,15 @@ class IkeSocket:
         else:
             sock.setsockopt(_socket.IPPROTO_IP, IP_PKTINFO, 1)
             await sock.bind(("0.0.0.0", self.port))
-        self.sock = sock
+        self.sock, self.raw = sock, raw
         if self.port == 0:
             self.port = sock.getsockname()[1]
+
+    def enable_esp_in_udp(self) -> None:
+        """Let the kernel's XFRM layer take ESP-in-UDP off this socket (charon does it on the
+        NAT-T port); IKE datagrams, which start with the zero marker, still reach us."""
+        assert self.sock is not None
+        self.sock.setsockopt(_socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -53,9 +67,28 @@ class IkeSocket:
     async def receive(self) -> tuple[bytes, Endpoint, Endpoint]:
         """One datagram with its source and the local address it was sent to."""
         assert self.sock is not None
-        data, ancdata, _flags, addr = await self.sock.recvmsg(MAX_DATAGRAM, _ANC_SIZE)
+        return self._unpack(*await self.sock.recvmsg(MAX_DATAGRAM, _ANC_SIZE))
+
+    def receive_nowait(self) -> tuple[bytes, Endpoint, Endpoint] | None:
+        """A datagram that is already queued, or None (never waits, never yields)."""
+        assert self.raw is not None
+        try:
+            return self._unpack(*self.raw.recvmsg(MAX_DATAGRAM, _ANC_SIZE))
+        except (BlockingIOError, InterruptedError):
+            return None
+
+    def _unpack(self, data: bytes, ancdata: list, _flags: int, addr: tuple) -> tuple[bytes, Endpoint, Endpoint]:
         local = self._local_address(ancdata)
-        return data, (ipaddress.ip_address(addr[0].split("%")[0]), addr[1]), (local, self.port)
+        return data, (self._peer(addr[0]), addr[1]), (local, self.port)
+
+    def _peer(self, text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """Parsing an address costs more than decrypting a packet: remember the few we see."""
+        peer = self._peers.get(text)
+        if peer is None:
+            if len(self._peers) > 1024:
+                self._peers.clear()
+            peer = self._peers[text] = ipaddress.ip_address(text.split("%")[0])
+        return peer
 
     def _local_address(self, ancdata: list) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         for level, kind, value in ancdata:
@@ -65,18 +98,44 @@ class IkeSocket:
                 return ipaddress.IPv6Address(value[:16])
         return ipaddress.ip_address("::" if self.family == _socket.AF_INET6 else "0.0.0.0")
 
+    def _route(self, src: Endpoint, dst: Endpoint) -> tuple[list, tuple]:
+        """IP_PKTINFO picking the source address, and the destination sockaddr (cached)."""
+        key = (src[0], dst)
+        found = self._routes.get(key)
+        if found is None:
+            anc = []
+            if not src[0].is_unspecified:
+                if self.family == _socket.AF_INET6:
+                    anc = [(_socket.IPPROTO_IPV6, IPV6_PKTINFO, struct.pack("16sI", src[0].packed, 0))]
+                else:
+                    anc = [(_socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, src[0].packed, b"\0" * 4))]
+            if len(self._routes) > 1024:
+                self._routes.clear()
+            found = self._routes[key] = (anc, (str(dst[0]), dst[1]))
+        return found
+
     async def send(self, data: bytes, src: Endpoint, dst: Endpoint) -> None:
         assert self.sock is not None
-        anc = []
-        if not src[0].is_unspecified:
-            if self.family == _socket.AF_INET6:
-                anc = [(_socket.IPPROTO_IPV6, IPV6_PKTINFO, struct.pack("16sI", src[0].packed, 0))]
-            else:
-                anc = [(_socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, src[0].packed, b"\0" * 4))]
+        anc, addr = self._route(src, dst)
         try:
-            await self.sock.sendmsg([data], anc, 0, (str(dst[0]), dst[1]))
+            await self.sock.sendmsg([data], anc, 0, addr)
         except OSError as exc:
             log.info("sending %d bytes to %s[%d] failed: %s", len(data), dst[0], dst[1], exc.strerror)
+
+    def send_nowait(self, data: bytes, src: Endpoint, dst: Endpoint) -> bool:
+        """Send without waiting; False if the socket buffer is full (then ``await send``).
+
+        Other send errors (no route, ...) are logged like :meth:`send` does and count as sent.
+        """
+        assert self.raw is not None
+        anc, addr = self._route(src, dst)
+        try:
+            self.raw.sendmsg([data], anc, 0, addr)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:
+            log.debug("sending %d bytes to %s[%d] failed: %s", len(data), dst[0], dst[1], exc.strerror)
+        return True
 
 
 async def open_ike_sockets(port: int, port_nat_t: int) -> list[IkeSocket]:

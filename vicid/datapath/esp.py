@@ -44,6 +44,7 @@ HEADER = struct.Struct("!II")  # SPI, sequence number (low 32 bits)
 _HASHES = {"hmac-sha1": "sha1", "hmac-sha256": "sha256", "hmac-sha384": "sha384",
            "hmac-sha512": "sha512", "hmac-md5": "md5"}
 IPPROTO_NONE = 59  # RFC 4303 §2.6: dummy packet for traffic flow confidentiality
+PADDING = tuple(bytes(range(1, n + 1)) for n in range(256))  # RFC 4303 §2.4: 1, 2, 3, ...
 
 
 class EspError(Exception):
@@ -180,8 +181,8 @@ class EspCrypto:
             if mode == Mode.GMAC:
                 self._aead.decrypt(self._salt + iv, icv, self._aad(spi, seq) + iv + body)
                 return body
-            if self._aead is not None:
-                return self._aead.decrypt(self._salt + iv, body + icv, self._aad(spi, seq))
+            if self._aead is not None:  # ciphertext and ICV are contiguous: no copy
+                return self._aead.decrypt(self._salt + iv, memoryview(packet)[iv_end:], self._aad(spi, seq))
         except InvalidTag:
             raise EspError("auth", "ICV mismatch") from None
         if not hmac.compare_digest(self._mac(packet[:-self.icv_size], seq), icv):
@@ -202,7 +203,7 @@ def encap(crypto: EspCrypto, spi: int, seq: int, payload: bytes, next_header: in
     if len(iv) != crypto.iv_size:
         raise ValueError(f"IV must be {crypto.iv_size} bytes")
     pad = padding_length(crypto, len(payload))
-    plaintext = payload + bytes(range(1, pad + 1)) + bytes((pad, next_header))
+    plaintext = b"".join((payload, PADDING[pad], bytes((pad, next_header))))
     return HEADER.pack(spi, seq & 0xFFFFFFFF) + crypto.seal(spi, seq, iv, plaintext)
 
 
@@ -222,6 +223,6 @@ def decap(crypto: EspCrypto, packet: bytes, seq: int) -> EspPayload:
     if pad > len(plaintext) - 2:
         raise EspError("padding", "pad length exceeds the payload")
     data_end = len(plaintext) - 2 - pad
-    if plaintext[data_end:-2] != bytes(range(1, pad + 1)):
+    if plaintext[data_end:-2] != PADDING[pad]:
         raise EspError("padding", "padding bytes are not 1, 2, 3, ...")
     return EspPayload(next_header, plaintext[:data_end], seq, pad)

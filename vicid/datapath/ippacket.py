@@ -7,7 +7,7 @@ returns None for anything it cannot use; it never raises.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, IPPROTO_SCTP = 1, 6, 17, 58, 132
 IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_NONE = 4, 41, 59
@@ -16,9 +16,10 @@ _ICMP = (IPPROTO_ICMP, IPPROTO_ICMPV6)
 _V6_EXT = (0, 43, 60)  # hop-by-hop, routing, destination options: skipped to find the protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """The selector-relevant fields of one IP packet. ICMP puts type<<8|code in both ports."""
+class Flow(NamedTuple):
+    """The selector-relevant fields of one IP packet. ICMP puts type<<8|code in both ports.
+
+    A named tuple: built for every packet in both directions, it must be cheap to make."""
 
     version: int
     src: bytes

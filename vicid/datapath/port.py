@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import trio
 
-from vicid.datapath.forwarder import Forwarder, PacketDevice, SendEsp
+from vicid.datapath.forwarder import Forwarder, PacketDevice, SendEsp, SendEspNowait
 from vicid.datapath.sadb import PolicyEntry, Sadb, SadbError
 from vicid.datapath.tun import DEFAULT_MTU, DEFAULT_NAME, TunDevice
 from vicid.ike.effects import (
@@ -78,10 +78,12 @@ class LibipsecPort:
 
     def __init__(self, send: SendEsp, options: LibipsecOptions | None = None, *,
                  device: PacketDevice | None = None, routes: Routes | None = None,
-                 rng: Callable[[int], bytes] = os.urandom, netns: str | None = None) -> None:
+                 rng: Callable[[int], bytes] = os.urandom, netns: str | None = None,
+                 send_nowait: SendEspNowait | None = None) -> None:
         self.options = options or LibipsecOptions()
         self.sadb = Sadb(rng)
         self._send = send
+        self._send_nowait = send_nowait
         self._device = device
         self._routes = routes if routes is not None else Routes(netns)
         self._rng = rng
@@ -102,7 +104,8 @@ class LibipsecPort:
             self.tun_name = tun.name
         try:
             await self._setup(tun)
-            self.forwarder = Forwarder(self.sadb, self._device, self._send, self._events_send, rng=self._rng)
+            self.forwarder = Forwarder(self.sadb, self._device, self._send, self._events_send, rng=self._rng,
+                                       send_nowait=self._send_nowait)
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.forwarder.run)
                 task_status.started()
@@ -153,6 +156,10 @@ class LibipsecPort:
 
     # --- SAs ------------------------------------------------------------------------------------
     async def install_sa(self, sa: InstallChildSa) -> None:
+        self.install_sa_now(sa)
+
+    def install_sa_now(self, sa: InstallChildSa) -> None:
+        """Synchronous install (the tables are in memory): the engine learns failures at once."""
         if not sa.encap:
             raise KernelError(f"failed to add SA {sa.spi:08x}: only UDP encapsulation is supported")
         try:

@@ -54,17 +54,28 @@ class TunDevice:
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(self.fd)
 
+    def receive_nowait(self) -> bytes | None:
+        """A packet that is already queued, or None."""
+        try:
+            return os.read(self.fd, MAX_PACKET)
+        except BlockingIOError:
+            return None
+
     async def send(self, packet: bytes) -> None:
-        while True:
-            try:
-                os.write(self.fd, packet)
-                return
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(self.fd)
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:  # the kernel refused a malformed packet: drop it
-                    raise
-                return
+        while not self.send_nowait(packet):
+            await trio.lowlevel.wait_writable(self.fd)
+
+    def send_nowait(self, packet: bytes) -> bool:
+        """Write one packet; False if the device would block. A packet the kernel refuses as
+        malformed (EINVAL) is dropped."""
+        try:
+            os.write(self.fd, packet)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+        return True
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -21,6 +21,7 @@ import itertools
 import logging
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -101,9 +102,14 @@ class XfrmSocket:
         self.sock = _open(netns)
         self.sock.settimeout(5.0)
         self._seq = itertools.count(int(time.time()) & 0xFFFF)
+        self._lock = threading.Lock()  # worker threads and the engine's synchronous installs
 
     def request(self, msg_type: int, body: bytes, flags: int = m.NLM_F_ACK) -> list[tuple[int, bytes]]:
         """Send one message; returns (type, payload) replies. Raises OSError(errno) on NLMSG_ERROR."""
+        with self._lock:
+            return self._request(msg_type, body, flags)
+
+    def _request(self, msg_type: int, body: bytes, flags: int) -> list[tuple[int, bytes]]:
         seq = next(self._seq) & 0xFFFFFFFF
         self.sock.send(m.nlmsg(msg_type, m.NLM_F_REQUEST | flags, seq, body))
         replies: list[tuple[int, bytes]] = []
@@ -178,10 +184,25 @@ def policy_message(p: InstallPolicy, priority: int) -> bytes:
         family = m.family_of(dst)
         if not tunnel:
             src, dst = bytes(len(src)), bytes(len(dst))
+        # charon names the outbound SA's SPI in OUT templates, so the kernel uses exactly that SA
+        spi = p.spi if p.direction == Direction.OUT and p.kind == "ipsec" else 0
         tmpl = m.encode_user_tmpl(dst, src, _ipproto(p.protocol), p.reqid,
-                                  m.MODE_TUNNEL if tunnel else m.MODE_TRANSPORT, family)
+                                  m.MODE_TUNNEL if tunnel else m.MODE_TRANSPORT, family, spi)
         body += m.rtattr(m.XFRMA_TMPL, tmpl)
     return body
+
+
+IP_XFRM_POLICY, IPV6_XFRM_POLICY = 17, 35  # linux/in.h, linux/in6.h
+
+
+def bypass_socket(sock: Any, family: int) -> None:
+    """charon's ``bypass_socket``: allow policies on the socket itself, in and out, so IKE (and
+    ESP-in-UDP) on it never match a tunnel's policies, e.g. when a remote TS covers the peer."""
+    level, option = (socket.IPPROTO_IPV6, IPV6_XFRM_POLICY) if family == socket.AF_INET6 else \
+        (socket.IPPROTO_IP, IP_XFRM_POLICY)
+    xfrm_family = m.AF_INET6 if family == socket.AF_INET6 else m.AF_INET
+    for direction in (m.POLICY_OUT, m.POLICY_IN):
+        sock.setsockopt(level, option, m.encode_socket_policy(xfrm_family, direction))
 
 
 def _policy_key(direction: Direction, local_ts: Any, remote_ts: Any, kind: str) -> tuple:
@@ -294,11 +315,20 @@ class XfrmPort:
         """One kernel effect, in the engine's order (the shell's entry point)."""
         await execute(self, effect)
 
+    def bypass_socket(self, sock: Any, family: int) -> None:
+        """Exempt one of the daemon's IKE sockets from IPsec policies (raises OSError)."""
+        bypass_socket(sock, family)
+
     # --- SAs ------------------------------------------------------------------------------------
     async def install_sa(self, sa: InstallChildSa) -> None:
+        await trio.to_thread.run_sync(self.install_sa_now, sa, limiter=self._limiter)
+
+    def install_sa_now(self, sa: InstallChildSa) -> None:
+        """One blocking netlink round trip (well under a millisecond): the engine calls this
+        synchronously, so a failed install fails the CHILD_SA before its reply is built."""
         body = sa_message(sa)
         try:
-            await self._request(m.NEWSA, body, m.NLM_F_ACK | m.NLM_F_CREATE | m.NLM_F_EXCL)
+            self._xs.request(m.NEWSA, body, m.NLM_F_ACK | m.NLM_F_CREATE | m.NLM_F_EXCL)
         except OSError as exc:
             raise KernelError(f"unable to add SAD entry with SPI {sa.spi:08x}: {exc.strerror}") from None
         self._sas[sa.spi] = sa

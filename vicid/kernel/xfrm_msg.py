@@ -106,12 +106,20 @@ def encode_userpolicy_info(sel: Selector, priority: int, direction: int, action:
             + _POL_TAIL.pack(priority, 0, direction, action, 0, 0))
 
 
+def encode_socket_policy(family: int, direction: int) -> bytes:
+    """A per-socket allow policy (IP_XFRM_POLICY): any selector of FAMILY, no lifetimes, as
+    charon's bypass_socket builds it from a zeroed xfrm_userpolicy_info."""
+    return (encode_selector(None, family) + bytes(USERPOLICY_INFO_SIZE - SELECTOR_SIZE - _POL_TAIL.size)
+            + _POL_TAIL.pack(0, 0, direction, POLICY_ALLOW, 0, 0))
+
+
 def encode_userpolicy_id(sel: Selector, direction: int) -> bytes:
     return encode_selector(sel) + struct.pack("=IB3x", 0, direction)
 
 
-def encode_user_tmpl(daddr: bytes, saddr: bytes, proto: int, reqid: int, mode: int, family: int) -> bytes:
-    return (encode_id(daddr, 0, proto) + struct.pack("=H2x", family) + addr16(saddr)
+def encode_user_tmpl(daddr: bytes, saddr: bytes, proto: int, reqid: int, mode: int, family: int,
+                     spi: int = 0) -> bytes:
+    return (encode_id(daddr, spi, proto) + struct.pack("=H2x", family) + addr16(saddr)
             + struct.pack("=IBBBxIII", reqid, mode, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF))
 
 
