@@ -206,4 +206,4 @@ def test_duplicate_child_is_not_negotiated(pair):
             f"{existing.spi_in.hex()}_i {existing.spi_out.hex()}_o and TS 10.1.0.0/16 === 10.2.0.0/16"
             ) in msgs(effects)
     assert [(c.request_id, c.ok) for c in of(effects, Completed)] == [(21, False)]
-    assert len(p.carol.sa.children) == 1 and p.carol.manager.next_deadline() == p.carol.sa.timers.delete
+    assert len(p.carol.sa.children) == 1 and p.carol.manager.next_deadline() == p.carol.sa.timers.rekey

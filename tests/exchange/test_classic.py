@@ -110,8 +110,8 @@ def test_classic_exchange(pair):
         assert node.manager.drops == {}
         assert node.manager.counts() == (1, 0)
     # established: the next deadline is the IKE_SA's hard lifetime (no retransmission pending)
-    assert p.carol.manager.next_deadline() == p.carol.sa.timers.delete
-    assert p.moon.manager.next_deadline() == p.moon.sa.timers.delete
+    assert p.carol.manager.next_deadline() == p.carol.sa.timers.rekey
+    assert p.moon.manager.next_deadline() == p.moon.sa.timers.rekey
 
 
 def test_ike_auth_request_contents(pair):

@@ -33,7 +33,7 @@ def test_loss_and_retransmission_schedule(pair):
     effects = p.carol.drain()
     assert datagrams(effects) == []
     assert "giving up after 5 retransmits" in [e.msg for e in of(effects, Log)]
-    assert [a.type for a in of(effects, Alert)] == ["retransmit-send-timeout"]
+    assert [a.type for a in of(effects, Alert)] == ["retransmit-send-timeout", "peer-init-unreachable"]
     assert [e.state for e in of(effects, IkeStateChange)] == ["DESTROYING"]
     assert [(c.request_id, c.ok) for c in of(effects, Completed)] == [(9, False)]
     assert p.carol.manager.ike_sas() == [] and p.carol.manager.next_deadline() is None

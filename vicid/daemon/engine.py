@@ -24,6 +24,7 @@ from vicid.ike import effects as fx
 from vicid.ike.manager import IkeSaManager
 from vicid.ike.settings import EngineSettings
 from vicid.kernel.factory import create_kernel_port
+from vicid.kernel.port import NETLINK
 from vicid.vici.dispatcher import Body, Deferred, Request
 from vicid.vici.events import control_log_body, event_message, list_sa_event
 
@@ -31,6 +32,7 @@ log = logging.getLogger("vicid.daemon")
 
 NS = "charon"
 QUEUE = 1024  # inputs waiting for the engine before receive loops block
+RECEIVE_BATCH = 64  # datagrams taken per wakeup of a receive loop before it yields
 
 
 class SystemRng:
@@ -94,17 +96,73 @@ class EngineRunner:
                 await self._start_kernel(nursery)
                 for sock in self.sockets:
                     nursery.start_soon(self._receive_loop, sock)
+                self._watch_conns()
                 task_status.started()
                 await self._engine_loop()
         finally:
+            self._unwatch_conns()
             for sock in self.sockets:
                 sock.close()
+
+    # --- start actions of loaded connections ------------------------------------------------
+
+    def _watch_conns(self) -> None:
+        conns = getattr(self.state, "conns", None)
+        if conns is not None and self._conn_changed not in conns.listeners:
+            conns.listeners.append(self._conn_changed)
+
+    def _unwatch_conns(self) -> None:
+        conns = getattr(self.state, "conns", None)
+        if conns is not None and self._conn_changed in conns.listeners:
+            conns.listeners.remove(self._conn_changed)
+
+    def _conn_changed(self, change: Any) -> None:
+        """A load-conn/unload-conn: undo the old children's start actions, run the new ones'
+        (charon's ``clear_start_actions``/``run_start_actions``), in the engine task."""
+        undo_peer = change.undo_peer or change.peer
+        starts = [(child, *self._endpoints(change.peer)) for child in change.start]
+
+        def work(now: float) -> None:
+            if change.undo:
+                self.manager.clear_start_actions(undo_peer.name, change.undo, change.delete_ike, now)
+            for child, local, remote in starts:
+                self.manager.run_start_action(change.peer, child, local, remote, now)
+
+        if change.undo or change.start:
+            self.submit(work)
+
+    def install_trap(self, peer: PeerConfig, child: ChildConfig) -> bool:
+        """vici ``install``: a trap for the child (False if it cannot be routed)."""
+        from vicid.ike.traps import endpoint_of
+
+        log.info("vici install '%s'", child.name)
+        if endpoint_of(peer.remote_addrs, 0) is None or endpoint_of(peer.local_addrs, 0) is None:
+            return False
+        self.submit(lambda now: self.manager.traps.install(peer, child))
+        return True
+
+    def uninstall_trap(self, ike: str | None, child: str) -> bool:
+        """vici ``uninstall``: the trap of that child (of connection ``ike``, if given)."""
+        log.info("vici uninstall '%s'", child)
+        traps = [t for t in self.manager.traps if t.child.name == child and (not ike or t.peer.name == ike)]
+        if not traps:
+            return False
+        self.submit(lambda now: self.manager.traps.uninstall(traps[0].peer.name, child))
+        return True
+
+    def _endpoints(self, peer: PeerConfig) -> tuple[fx.Endpoint | None, fx.Endpoint | None]:
+        try:
+            remote = self._remote_endpoint(peer)
+        except ValueError:
+            return None, None
+        return (self._local_address(peer, remote), peer.local_port or self.port), remote
 
     async def _start_kernel(self, nursery: trio.Nursery) -> None:
         """Bring up the IPsec backend; without one, SAs exist in IKE terms only (logged)."""
         if self.kernel is None:
             try:
-                self.kernel = create_kernel_port(self.state.settings.get, self._send_esp)
+                self.kernel = create_kernel_port(self.state.settings.get, self._send_esp,
+                                                 send_nowait=self._send_esp_nowait)
                 await nursery.start(self.kernel.run)
             except Exception as exc:
                 log.warning("no IPsec backend available (%s): CHILD_SAs are negotiated but not installed", exc)
@@ -113,7 +171,40 @@ class EngineRunner:
         receive_esp = getattr(self.kernel, "receive_esp", None)
         if receive_esp is not None:
             self._esp_handler = receive_esp
+        self._tell_engine(self.kernel)
         nursery.start_soon(self._kernel_events)
+
+    def _tell_engine(self, kernel: Any) -> None:
+        """What the engine must know of the backend: UDP-only ESP (charon's kernel features),
+        and a synchronous SA install, so a failure fails the CHILD_SA as charon's does."""
+        ctx = self.manager.ctx
+        features = getattr(kernel, "features", None)
+        ctx.kernel_requires_udp_encap = bool(features and features.requires_udp_encap)
+        install_now = getattr(kernel, "install_sa_now", None)
+        if install_now is not None:
+            ctx.install_sa = lambda effect: self._install_sa_now(install_now, effect)
+        if getattr(kernel, "name", "") == NETLINK:
+            self._xfrm_sockets(kernel)
+
+    def _xfrm_sockets(self, kernel: Any) -> None:
+        """With XFRM, as charon's socket-default does: IKE sockets bypass IPsec policies, and
+        the kernel takes ESP-in-UDP off the NAT-T socket."""
+        for sock in self.sockets:
+            try:
+                kernel.bypass_socket(sock.sock, sock.family)
+                if sock.port == self.port_nat_t:
+                    sock.enable_esp_in_udp()
+            except OSError as exc:
+                log.warning("unable to set IPsec options on the IKE socket on port %d: %s", sock.port, exc)
+
+    @staticmethod
+    def _install_sa_now(install_now: Callable[[fx.InstallChildSa], None], effect: fx.InstallChildSa) -> str | None:
+        try:
+            install_now(effect)
+        except Exception as exc:  # KernelError, or a bug: either way the SA is not there
+            log.warning("kernel interface failed on InstallChildSa: %s", exc)
+            return str(exc) or type(exc).__name__
+        return None
 
     async def _kernel_events(self) -> None:
         handler = getattr(self.manager, "kernel_event", None)
@@ -121,26 +212,46 @@ class EngineRunner:
             if handler is not None:
                 self.submit(lambda now, ev=event: handler(ev, now))
 
-    async def _send_esp(self, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> None:
+    def _esp_socket(self, dst: fx.Endpoint) -> IkeSocket | None:
         family = 10 if dst[0].version == 6 else 2
         for sock in self.sockets:
             if sock.family == family and sock.port == self.port_nat_t:
-                await sock.send(data, (src[0], self.port_nat_t), dst)
-                return
+                return sock
+        return None
+
+    async def _send_esp(self, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> None:
+        sock = self._esp_socket(dst)
+        if sock is not None:
+            await sock.send(data, (src[0], self.port_nat_t), dst)
+
+    def _send_esp_nowait(self, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> bool:
+        """The datapath's fast path: True once sent (or dropped for good), False if it would block."""
+        sock = self._esp_socket(dst)
+        return sock is None or sock.send_nowait(data, (src[0], self.port_nat_t), dst)
 
     async def _receive_loop(self, sock: IkeSocket) -> None:
         while True:
             try:
-                data, src, dst = await sock.receive()
+                datagram = await sock.receive()
             except OSError as exc:
                 log.debug("receive on port %d failed: %s", sock.port, exc)
                 continue
-            if sock.port == self.port_nat_t and len(data) >= 4 and data[:4] != b"\0\0\0\0":
-                # ESP in UDP (RFC 3948) shares port 4500 with IKE: it belongs to the datapath
-                if self._esp_handler is not None:
-                    self._esp_handler(data, src, dst)
-                continue
-            await self._send.send(lambda now, d=data, s=src, t=dst: self.manager.receive_datagram(d, s, t, now))
+            # take what else is queued without a trio round trip per datagram (ESP comes in bursts)
+            for _ in range(RECEIVE_BATCH):
+                if datagram is None:
+                    break
+                data, src, dst = datagram
+                if sock.port == self.port_nat_t and len(data) >= 4 and data[:4] != b"\0\0\0\0":
+                    # ESP in UDP (RFC 3948) shares port 4500 with IKE: it belongs to the datapath
+                    if self._esp_handler is not None:
+                        self._esp_handler(data, src, dst)
+                else:
+                    await self._send.send(lambda now, d=data, s=src, t=dst: self.manager.receive_datagram(d, s, t, now))
+                try:
+                    datagram = sock.receive_nowait()
+                except OSError as exc:
+                    log.debug("receive on port %d failed: %s", sock.port, exc)
+                    break
 
     def submit(self, work: Callable[[float], None]) -> None:
         """Queue engine work from synchronous code (vici handlers)."""
@@ -373,6 +484,46 @@ class EngineRunner:
         if deferred is None:
             return {"success": "yes", "matches": len(targets), "terminated": len(targets)}
         return deferred
+
+
+    def rekey(self, req: Request) -> Body:
+        """vici ``rekey``: queue a rekeying (or reauthentication) of every matching SA and
+        answer at once with the number of matches, as charon's ``vici_control.c`` does."""
+        body = req.body
+        child, ike = _text(body.get("child")), _text(body.get("ike"))
+        child_id, ike_id = _int(_text(body.get("child-id")), 0), _int(_text(body.get("ike-id")), 0)
+        reauth = _text(body.get("reauth")) in ("yes", "true", "1")
+        targets: list[tuple[str, int]] = []
+        for sa in self.manager.ike_sas():
+            if child or child_id:
+                if (ike and sa.name != ike) or (ike_id and sa.uniqueid != ike_id):
+                    continue
+                targets += [("child", c.uniqueid) for c in sa.children
+                            if (not child or c.name == child) and (not child_id or c.uniqueid == child_id)]
+            elif (ike and sa.name == ike) or (ike_id and sa.uniqueid == ike_id):
+                targets.append(("ike", sa.uniqueid))
+        child_sel, ike_sel = _sa_selector(child, child_id), _sa_selector(ike, ike_id)
+        log.info("vici rekey%s%s%s", f" CHILD_SA {child_sel}" if child_sel else "",
+                 " of" if child_sel and ike_sel else "", f" IKE_SA {ike_sel}" if ike_sel else "")
+
+        def work(now: float) -> None:
+            for kind, uid in targets:
+                if kind == "child":
+                    self.manager.rekey_child(uid, now)
+                else:
+                    self.manager.rekey_ike(uid, now, reauth)
+
+        if targets:
+            self.submit(work)
+            return {"success": "yes", "matches": len(targets)}
+        return {"success": "no", "matches": 0, "errmsg": "no matching SAs to rekey found"}
+
+
+def _sa_selector(name: str | None, uid: int) -> str:
+    """vici_control.c ``format_sa_selector``: 'name' #id."""
+    if name and uid:
+        return f"'{name}' #{uid}"
+    return f"'{name}'" if name else f"#{uid}" if uid else ""
 
 
 def _whole(idle: float | None) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vicid.config.peer import ChildConfig
+from vicid.config.peer import ChildConfig, PeerConfig
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,20 @@ class RetryChildJob:
 
 
 @dataclass(frozen=True)
+class TrapJob:
+    """Install a trap (dpd_action/close_action ``trap``) once the CHILD_SA it replaces is gone,
+    so the trap's route is not taken down with the old SA's."""
+
+    peer: PeerConfig
+    child: ChildConfig
+
+
+@dataclass(frozen=True)
 class AcquireJob:
     """An acquire for a trap: set up its CHILD_SA (``trap_manager.c`` acquire)."""
 
     reqid: int
 
 
-Job = RekeyChildJob | RekeyIkeJob | DeleteChildJob | DeleteIkeJob | InitiateJob | RetryChildJob | AcquireJob
+Job = (RekeyChildJob | RekeyIkeJob | DeleteChildJob | DeleteIkeJob | InitiateJob | RetryChildJob | TrapJob
+       | AcquireJob)

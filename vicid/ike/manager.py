@@ -477,6 +477,9 @@ class IkeSaManager:
         if isinstance(job, jobs.AcquireJob):
             self._acquire(job.reqid, now)
             return
+        if isinstance(job, jobs.TrapJob):
+            self.traps.install(job.peer, job.child)
+            return
         sa = self._sas.get(getattr(job, "ike_uniqueid", 0))
         if sa is None or sa.destroyed:
             return
@@ -577,6 +580,59 @@ class IkeSaManager:
             sa = self._new_initiator(trap.peer, local, remote, False)  # type: ignore[arg-type]
         trap.pending = sa.uniqueid
         self._after(sa, sa.initiate(trap.child, now, reqid))
+
+    # --- start actions (vici_config.c run_start_actions / clear_start_actions) ----------------
+    def run_start_action(self, peer: PeerConfig, child: ChildConfig, local: Endpoint | None,
+                         remote: Endpoint | None, now: float) -> None:
+        """``start_action``: ``trap`` installs a trap, ``start`` initiates the CHILD_SA."""
+        from vicid.config.peer import Action
+
+        self._now = now
+        if child.start_action & Action.TRAP:
+            stdlib_log("CFG", 1, f"vici installing '{child.name}'")
+            self.traps.install(peer, child)
+        if child.start_action & Action.START and local is not None and remote is not None:
+            stdlib_log("CFG", 1, f"vici initiating '{child.name}'")
+            self.initiate(peer, child, local, remote, now)
+
+    def clear_start_actions(self, peer_name: str, children: Iterable[ChildConfig], delete_ike: bool,
+                            now: float) -> None:
+        """Undo start actions of unloaded/replaced children: traps go, ``start`` CHILD_SAs are
+        closed (their IKE_SA too if nothing else lives on it and ``delete_ike``)."""
+        from vicid.config.peer import Action
+
+        self._now = now
+        to_terminate = set()
+        for child in children:
+            if child.start_action & Action.TRAP:
+                stdlib_log("CFG", 1, f"vici uninstalling '{child.name}'")
+                self.traps.uninstall(peer_name, child.name)
+            if child.start_action & Action.START:
+                to_terminate.add(child.name)
+        if to_terminate:
+            self._terminate_for_action(peer_name, to_terminate, delete_ike, now)
+
+    def _terminate_for_action(self, peer_name: str, names: set[str], delete_ike: bool, now: float) -> None:
+        from vicid.ike.child import ChildState
+
+        gone = (ChildState.DELETING, ChildState.DELETED)
+        child_ids, ike_ids = [], []
+        for sa in self.ike_sas():
+            if sa.name != peer_name:
+                continue
+            others = any(c.state not in gone and c.name not in names for c in sa.children) or any(
+                t.kind == TaskKind.CHILD_CREATE and getattr(t, "config", None) is not None
+                and t.config.name not in names for t in sa.tm.queued)  # type: ignore[attr-defined]
+            if delete_ike and not others:
+                ike_ids.append(sa.uniqueid)
+                continue
+            child_ids += [(c.name, c.uniqueid) for c in sa.children if c.state not in gone and c.name in names]
+        for name, uid in child_ids:
+            stdlib_log("CFG", 1, f"vici closing CHILD_SA '{name}' #{uid}")
+            self.terminate_child(uid, now)
+        for uid in ike_ids:
+            stdlib_log("CFG", 1, f"vici closing IKE_SA '{peer_name}' #{uid}")
+            self.terminate_ike(uid, now)
 
     def drain(self) -> list[Effect]:
         self._sync()

@@ -9,7 +9,7 @@ SA wants :meth:`handle_timer` (retransmission, half-open timeout, hard lifetime)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, auto
 from ipaddress import ip_address
 
@@ -320,6 +320,9 @@ class IkeSa:
         if child.installed_out and old_other is not None:
             self.ctx.emit(UpdateChildSa(child.spi_out_int, child.protocol, old_other, self.my_host,
                                         self.other_host, child.encap))
+        if child.pending_out is not None:  # a registered outbound SA goes in with the new hosts
+            child.pending_out = replace(child.pending_out, src=self.my_host, dst=self.other_host,
+                                        encap=child.encap)
 
     def reset(self) -> None:
         """``ike_sa->reset(FALSE)``: retry IKE_SA_INIT with the same SPIi, new keys, MID 0."""
@@ -596,6 +599,8 @@ class IkeSa:
             return
         self.children, other.children = other.children + self.children, []
         self.tm.adopt_tasks(other.tm)
+        # vici requests waiting on the old IKE_SA follow its tasks (controller listeners)
+        self.listeners, other.listeners = other.listeners + self.listeners, []
         if other.timers.reauth is not None and self.peer_cfg is not None:
             reauth = max(0.0, other.timers.reauth - self.now)
             self.timers.reauth = other.timers.reauth
@@ -618,8 +623,12 @@ class IkeSa:
             self.initiate_later()
 
     def install_trap(self, config: ChildConfig) -> None:
+        """``charon->traps->install``, as a job: it runs once this input is done, after the
+        CHILD_SA it stands in for has left the kernel."""
+        from vicid.ike.jobs import TrapJob
+
         if self.peer_cfg is not None:
-            self.ctx.install_trap(self.peer_cfg, config)
+            self.ctx.schedule(self.now, TrapJob(self.peer_cfg, config))
 
     # --- events and jobs ----------------------------------------------------------------------
     def child_rekey(self, old: ChildSa, new: ChildSa) -> None:

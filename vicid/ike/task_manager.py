@@ -434,6 +434,7 @@ class TaskManager:
 
     # --- dispatch ---------------------------------------------------------------------------
     def _dispatch(self, msg: InMessage) -> Status:
+        self.sa.inbound_at = self.sa.now  # an authentic message: the peer is alive (DPD)
         if msg.is_request:
             if self._reject_request(msg):
                 return Status.SUCCESS

@@ -17,6 +17,7 @@ from vicid.ike.effects import (
     Event,
     IkeRekey,
     IkeSaView,
+    IkeUpdate,
     IkeUpDown,
 )
 from vicid.vici.dispatcher import Body
@@ -139,6 +140,11 @@ def event_message(event: Event) -> tuple[str, Body] | None:
         # unlike list-sa, the child section here is the plain child name (no -uniqueid)
         ike["child-sas"] = {event.old.name: {"old": child_body(event.old), "new": child_body(event.new)}}
         return "child-rekey", {event.ike.name: ike}
+    if isinstance(event, IkeUpdate):
+        # vici_query.c ike_update: the new endpoints first, then the IKE_SA
+        return "ike-update", {"local-host": str(event.local[0]), "local-port": event.local[1],
+                              "remote-host": str(event.remote[0]), "remote-port": event.remote[1],
+                              event.ike.name: ike_body(event.ike)}
     if isinstance(event, Alert):
         body = {"type": event.type}
         if event.ike is not None:

@@ -28,6 +28,14 @@ def _find_configs(state: Any, child: str | None, ike: str | None) -> tuple[Any, 
     conns = state.conns
     if conns is None:
         return None
+    if ike:  # names are unique: a lookup, not a scan of every connection (100k in the benchmark)
+        peer = conns.get(ike)
+        if peer is None:
+            return None
+        if not child:
+            return peer, None
+        found = peer.child(child)
+        return (peer, found) if found is not None else None
     for peer in conns.configs():
         if ike and peer.name != ike:
             continue
@@ -69,11 +77,9 @@ def rekey(state: Any, req: Request) -> Body:
     if not any(req.str(k) for k in ("child", "child-id", "ike", "ike-id")):
         return reply("missing rekey selector")
     engine = getattr(state, "engine", None)
-    matches = len(engine.matching_ike_sas(req.body)) if engine is not None else 0
-    if not matches:
+    if engine is None:
         return {"success": "no", "matches": 0, "errmsg": "no matching SAs to rekey found"}
-    log.info("rekeying is not implemented in vicid yet (CREATE_CHILD_SA, IKE_FOLLOWUP_KE)")
-    return {"success": "no", "matches": matches, "errmsg": "rekeying is not supported by vicid yet"}
+    return engine.rekey(req)
 
 
 def redirect(state: Any, req: Request) -> Body:
@@ -108,15 +114,20 @@ def install(state: Any, req: Request) -> Body:
     found = _find_configs(state, child, req.str("ike"))
     if found is None or found[1] is None:
         return reply("configuration name not found")
-    log.info("installing policy '%s' failed: no kernel interface in this vicid build", child)
-    return reply(f"installing policy '{child}' failed")
+    engine = getattr(state, "engine", None)
+    if engine is None or not engine.install_trap(*found):
+        return reply(f"installing policy '{child}' failed")
+    return reply(None)
 
 
 def uninstall(state: Any, req: Request) -> Body:
     child = req.str("child")
     if not child:
         return reply("missing configuration name")
-    return reply(f"policy '{child}' not found")
+    engine = getattr(state, "engine", None)
+    if engine is None or not engine.uninstall_trap(req.str("ike"), child):
+        return reply(f"policy '{child}' not found")
+    return reply(None)
 
 
 def reload_settings(state: Any, req: Request) -> Body:

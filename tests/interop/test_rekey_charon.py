@@ -1,0 +1,222 @@
+"""Acceptance (issue #7): rekeying between vicid and charon 6.1, with multiple key exchanges.
+
+For each post-quantum proposal (x25519-ke1_mlkem768, and the 3-KE x25519-ke1_mlkem768-ke2_mlkem1024)
+and each side as the original initiator, one test runs, while a ping every 10 ms crosses the
+tunnel: a CHILD_SA rekey started by vicid, one started by charon, an IKE_SA rekey from each side,
+then a second CHILD_SA on the existing IKE_SA. Every CREATE_CHILD_SA needs one IKE_FOLLOWUP_KE per
+additional key exchange. Afterwards no ping is lost and both sides list the same SAs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from . import swanctl_raw
+from .conftest import CONFIGS
+
+pytestmark = pytest.mark.interop
+
+# a second CHILD_SA on both sides: TCP only, host to host, so it does not collide with "net"
+EXTRA_CAROL = """
+connections {
+    pq {
+        children {
+            tcp {
+                local_ts = 203.0.113.1/32[tcp]
+                remote_ts = 198.51.100.1/32[tcp]
+                esp_proposals = aes256gcm16-x25519-ke1_mlkem768
+            }
+        }
+    }
+    pq3 {
+        children {
+            tcp {
+                esp_proposals = aes256gcm16-x25519-ke1_mlkem768-ke2_mlkem1024
+            }
+        }
+    }
+}
+"""
+EXTRA_MOON = """
+connections {
+    pq {
+        children {
+            tcp {
+                local_ts = 198.51.100.1/32[tcp]
+                remote_ts = 203.0.113.1/32[tcp]
+                esp_proposals = aes256gcm16-x25519-ke1_mlkem768, aes256gcm16-x25519-ke1_mlkem768-ke2_mlkem1024
+            }
+        }
+    }
+}
+"""
+ROUNDS = {"pq": 1, "pq3": 2}  # IKE_FOLLOWUP_KE exchanges per CREATE_CHILD_SA
+
+
+def confdir(tmp: Path, name: str, extra: str) -> Path:
+    d = tmp / name
+    d.mkdir()
+    shutil.copy(CONFIGS / name / "strongswan.conf", d / "strongswan.conf")
+    (d / "swanctl.conf").write_text((CONFIGS / name / "swanctl.conf").read_text() + extra)
+    return d
+
+
+class Side:
+    """One peer as the test drives it: swanctl commands and list-sas, vicid or charon alike."""
+
+    def __init__(self, kind: str, daemon, swanctl, log) -> None:
+        self.kind, self.daemon, self._swanctl, self.log = kind, daemon, swanctl, log
+
+    def swanctl(self, *args: str, timeout: float = 60):
+        return self._swanctl(*args, timeout=timeout)
+
+    def sas(self) -> dict:
+        return swanctl_raw.sas(self.swanctl("--list-sas", "--pretty").stdout)
+
+
+def children(ike: dict) -> dict[str, dict]:
+    """INSTALLED CHILD_SAs by name (rekeyed ones linger a few seconds as DELETED)."""
+    out = {}
+    for child in swanctl_raw.child_sas(ike).values():
+        if child.get("state") == "INSTALLED":
+            out.setdefault(child["name"], child)
+    return out
+
+
+def one_ike(side: Side) -> dict:
+    """The single established IKE_SA, with its connection name under "name"."""
+    established = [dict(ike, name=name) for name, ike in side.sas().items() if ike.get("state") == "ESTABLISHED"]
+    assert len(established) == 1, side.sas()
+    return established[0]
+
+
+def wait_for(predicate, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def all_sas(side: Side) -> list[dict]:
+    return list(side.sas().values())
+
+
+def settled(a: Side, b: Side) -> tuple[dict, dict] | None:
+    """Both sides have exactly one IKE_SA with the same SPIs and the same installed CHILD_SAs
+    (crossed SPIs), no rekeying under way; else None."""
+    sa_a, sa_b = all_sas(a), all_sas(b)
+    if len(sa_a) != 1 or len(sa_b) != 1:
+        return None
+    ia, ib = sa_a[0], sa_b[0]
+    if ia.get("state") != "ESTABLISHED" or ib.get("state") != "ESTABLISHED":
+        return None
+    if (ia["initiator-spi"], ia["responder-spi"]) != (ib["initiator-spi"], ib["responder-spi"]):
+        return None
+    ca, cb = children(ia), children(ib)
+    if set(ca) != set(cb) or any(len([c for c in swanctl_raw.child_sas(x).values()
+                                      if c.get("state") not in ("INSTALLED", "DELETED")]) for x in (ia, ib)):
+        return None
+    for name in ca:
+        if (ca[name]["spi-in"], ca[name]["spi-out"]) != (cb[name]["spi-out"], cb[name]["spi-in"]):
+            return None
+    return ia, ib
+
+
+def check_agree(a: Side, b: Side) -> tuple[dict, dict]:
+    return wait_for(lambda: settled(a, b), f"{a.kind} and {b.kind} to agree on their SAs")
+
+
+class Pinger:
+    """ping every 10 ms (or ``interval``) from carol's inner address to moon's, in the background."""
+
+    def __init__(self, rootfs_exec, carol, moon, seconds: float, interval: float = 0.01) -> None:
+        count = str(int(seconds / interval))
+        self.result: dict[str, str] = {}
+        cmd = ("ping", "-q", "-i", str(interval), "-W", "1", "-c", count, "-I", str(carol.inner), str(moon.inner))
+        self.thread = threading.Thread(target=lambda: self.result.update(
+            out=rootfs_exec(carol, *cmd, timeout=seconds + 30).stdout))
+
+    def __enter__(self) -> Pinger:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.thread.join()
+
+    def loss(self) -> tuple[int, int]:
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", self.result.get("out", ""))
+        assert m, self.result
+        return int(m.group(1)), int(m.group(2))
+
+
+@pytest.mark.parametrize("conn", ["pq", "pq3"])
+@pytest.mark.parametrize("initiator", ["vicid", "charon"])
+def test_rekeying_with_followup_ke(conn, initiator, tmp_path, netns_pair, charon_factory, vicid_factory,
+                                   rootfs_swanctl, rootfs_exec):
+    carol_dir = confdir(tmp_path, "carol", EXTRA_CAROL)
+    moon_dir = confdir(tmp_path, "moon", EXTRA_MOON)
+    if initiator == "vicid":
+        moon = charon_factory(netns_pair.moon, moon_dir)
+        carol = vicid_factory(netns_pair.carol)
+        rootfs_swanctl(carol.vici_uri, "--load-all", "--noprompt", confdir=carol_dir, check=True)
+        ini = Side("vicid", carol, lambda *a, **k: rootfs_swanctl(carol.vici_uri, *a, **k), carol.log_text)
+        resp = Side("charon", moon, moon.swanctl, moon.log_text)
+    else:
+        moon = vicid_factory(netns_pair.moon)
+        rootfs_swanctl(moon.vici_uri, "--load-all", "--noprompt", confdir=moon_dir, check=True)
+        carol = charon_factory(netns_pair.carol, carol_dir)
+        ini = Side("charon", carol, carol.swanctl, carol.log_text)
+        resp = Side("vicid", moon, lambda *a, **k: rootfs_swanctl(moon.vici_uri, *a, **k), moon.log_text)
+    vicid, charon = (ini, resp) if ini.kind == "vicid" else (resp, ini)
+    res = ini.swanctl("--initiate", "--child", "net", "--ike", conn)
+    assert res.returncode == 0, res.stdout + res.stderr
+    check_agree(ini, resp)
+
+    with Pinger(rootfs_exec, netns_pair.carol, netns_pair.moon, 30.0) as ping:
+        time.sleep(1.0)
+        steps = [("child", vicid), ("child", charon), ("ike", vicid), ("ike", charon)]
+        for what, side in steps:
+            before = one_ike(side)
+            old = children(before)["net"]["spi-in"] if what == "child" else before["initiator-spi"]
+            args = ("--rekey", "--child", "net") if what == "child" else ("--rekey", "--ike", before["name"])
+            res = side.swanctl(*args)
+            assert res.returncode == 0 and "rekey completed successfully" in res.stdout, res.stdout + res.stderr
+
+            def rekeyed(side=side, what=what, old=old):
+                ike = one_ike(side)
+                new = children(ike).get("net", {}).get("spi-in") if what == "child" else ike["initiator-spi"]
+                return new and new != old and settled(ini, resp)
+
+            ike, _ = wait_for(rekeyed, f"{what} rekey started by {side.kind}")
+            # every rekeyed CHILD_SA used all the key exchanges of its proposal
+            net = children(ike)["net"]
+            assert net.get("dh-group") == "CURVE_25519" and net.get("ake1") == "ML_KEM_768", net
+            time.sleep(1.0)
+        # a second CHILD_SA on the existing IKE_SA, with its own IKE_FOLLOWUP_KE rounds
+        res = ini.swanctl("--initiate", "--child", "tcp", "--ike", conn)
+        assert res.returncode == 0, res.stdout + res.stderr
+        ike_ini, _ = check_agree(ini, resp)
+        assert set(children(ike_ini)) == {"net", "tcp"}
+        assert children(ike_ini)["tcp"].get("ake1") == "ML_KEM_768"
+    sent, received = ping.loss()
+    assert sent >= 2000 and received == sent, f"{sent - received} of {sent} pings lost"
+
+    # each CREATE_CHILD_SA (2 CHILD_SA rekeys, 2 IKE_SA rekeys, 1 new CHILD_SA) had its rounds
+    followups = len(re.findall(r"generating IKE_FOLLOWUP_KE (?:request|response) \d+ \[ (?:KE|EF)",
+                               vicid.log()))
+    assert followups >= 5 * ROUNDS[conn], followups
+    ike_ini, ike_resp = check_agree(ini, resp)
+    assert len(children(ike_ini)) == 2
+    if conn == "pq3":
+        assert children(ike_ini)["net"].get("ake2") == "ML_KEM_1024"
+        assert ike_ini.get("ake2") == ike_resp.get("ake2") == "ML_KEM_1024"
+    assert "IKE_FOLLOWUP_KE" in charon.log()
