@@ -125,3 +125,30 @@ def test_initiate_timeout_terminate_and_errors(session):
 def test_unknown_command_is_reported(session):
     with pytest.raises(vici.exception.SessionException, match="Unexpected response type 2"):
         session.request("no-such-command")  # CMD_UNKNOWN, as charon answers
+
+
+def test_remaining_commands_answer_as_charon(session, tmp_path):
+    """The commands not exercised above, with charon's success/errmsg conventions."""
+    pki = make_pki(tmp_path)
+    session.load_authority({"ca": {"cacert": pki["ca"].read_bytes()}})
+    session.unload_authority({"name": "ca"})
+    with pytest.raises(CommandException, match="unload: authority 'ca' not found"):
+        session.unload_authority({"name": "ca"})
+    with pytest.raises(CommandException, match="no matching SAs to rekey found"):
+        session.rekey({"ike": "gw"})
+    with pytest.raises(CommandException, match="missing target gateway"):
+        session.redirect({"ike": "gw"})
+    with pytest.raises(CommandException, match="no matching SAs to redirect found"):
+        session.redirect({"ike": "gw", "gateway": "192.0.2.9"})
+    session.load_conn(CONN)
+    session.install({"child": "net"})  # a trap policy
+    session.uninstall({"child": "net"})
+    with pytest.raises(CommandException, match="policy 'nope' not found"):
+        session.uninstall({"child": "nope"})
+    with pytest.raises(CommandException, match="configuration name not found"):
+        session.install({"child": "nope"})
+    counters = session.request("get-counters")
+    assert set(counters["counters"][""]) >= {"ike-init-in-req", "info-out-resp"}
+    session.request("reset-counters")
+    with pytest.raises(CommandException, match="loading private key from token failed"):
+        session.request("load-token", {"handle": "0102"})
