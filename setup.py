@@ -28,6 +28,7 @@ setup(
             "hypothesis>=6.100,<7",
             "vici==6.0.3",
             "ruff>=0.6,<1",
+            "py-spy>=0.3,<1",  # bench/: CPU profile of vicid next to the numbers
         ],
     },
     entry_points={
