@@ -10,13 +10,14 @@ from collections.abc import Iterable
 import pytest
 
 from tests.exchange.conftest import make_pair
-from tests.exchange.helpers import child_cfg, datagrams, of, transfer
+from tests.exchange.helpers import child_cfg, datagrams, of, transfer, with_settings
 from tests.exchange.test_multi_ke import exchanges
 from tests.exchange.test_multi_ke import run as run_datagrams
 from vicid.ike.effects import (
     ChildRekey,
     ChildStateChange,
     ChildUpDown,
+    Completed,
     DeleteChildSa,
     IkeRekey,
     IkeStateChange,
@@ -292,7 +293,68 @@ def test_second_child_with_followup_ke():
     tcp_m = next(c for c in p.moon.sa.children if c.name == "tcp")
     assert spis(tcp_c) == spis(tcp_m)[::-1]
     assert tcp_c.view(10.0).ke_methods == ("CURVE_25519", "ML_KEM_768", "ML_KEM_1024")
-    assert [(c.request_id, c.ok) for c in of(p.carol.log, __import__("vicid.ike.effects").ike.effects.Completed)] \
-        == [(5, True)]
+    assert [(c.request_id, c.ok) for c in of(p.carol.log, Completed)] == [(5, True)]
     assert ("child-updown", tcp_c.uniqueid, True) in events(p.carol.log)
     assert ("child-updown", tcp_m.uniqueid, True) in events(p.moon.log)
+
+
+def test_child_rekey_invalid_ke_retry():
+    """The old CHILD_SA (from IKE_AUTH) has no KE method: carol proposes her first one, moon
+    wants another (INVALID_KE_PAYLOAD) and carol retries once with it."""
+    p = make_pair(IKE[1], carol_child=child_cfg("net", ["10.1.0.0/16"], ["10.2.0.0/16"],
+                                                  esp="aes256gcm16-ecp256-x25519"),
+                  moon_child=child_cfg("net", ["10.2.0.0/16"], ["10.1.0.0/16"], esp="aes256gcm16-x25519"))
+    p.initiate()
+    run(p)
+    p.carol.log.clear()
+    p.carol.manager.rekey_child(1, 10.0)
+    trace = run(p, 10.0)
+    assert [t[1] for t in trace if t[0] == "carol"] == [E.CREATE_CHILD_SA, E.CREATE_CHILD_SA, E.INFORMATIONAL]
+    assert "peer didn't accept key exchange method ECP_256, it requested CURVE_25519" in msgs(p.carol.log)
+    new = p.carol.sa.children[-1]
+    assert new.state.value == "INSTALLED" and new.view(10.0).ke_methods == ("CURVE_25519",)
+    assert [e for e in events(p.carol.log) if e[0] == "child-rekey"] == [("child-rekey", 1, new.uniqueid)]
+
+
+def test_ike_rekey_invalid_ke_retry():
+    p = make_pair(["aes256gcm16-sha512-ecp256", "aes256gcm16-sha512-x25519"],
+                  moon_ike=["aes256gcm16-sha512-x25519", "aes256gcm16-sha512-ecp256"],
+                  carol_settings=with_settings(prefer_previous_dh_group=False))
+    p.initiate()
+    run(p)
+    assert p.carol.sa.view(0.0).ke_methods == ("CURVE_25519",)  # IKE_SA_INIT already had a retry
+    p.carol.log.clear()
+    p.carol.manager.rekey_ike(1, 10.0)
+    run(p, 10.0)
+    assert "peer didn't accept key exchange method ECP_256, it requested CURVE_25519" in msgs(p.carol.log)
+    (sa,) = p.carol.manager.ike_sas()
+    assert sa.uniqueid == 2 and sa.view(10.0).ke_methods == ("CURVE_25519",)
+
+
+def test_vici_events_of_a_rekeying():
+    """child-rekey / ike-rekey as vici renders them: old and new SA, charon's keys."""
+    from vicid.ike.effects import IkeUpdate
+    from vicid.vici.events import event_message
+
+    p = established(2)
+    p.carol.manager.rekey_child(1, 10.0)
+    run(p, 10.0)
+    (rekey,) = of(p.carol.log, ChildRekey)
+    name, body = event_message(rekey)
+    assert name == "child-rekey"
+    child = body["pq"]["child-sas"]["net"]
+    assert child["old"]["uniqueid"] == 1 and child["new"]["uniqueid"] == 2
+    assert child["new"]["state"] == "INSTALLED" and child["new"]["ake1"] == "ML_KEM_768"
+    assert child["old"]["spi-in"] == f"{p.carol.sa.children[0].spi_in_int:08x}"
+    p.carol.manager.rekey_ike(1, 20.0)
+    run(p, 20.0)
+    (ike,) = of(p.carol.log, IkeRekey)
+    name, body = event_message(ike)
+    assert name == "ike-rekey" and body["pq"]["old"]["uniqueid"] == 1 and body["pq"]["new"]["uniqueid"] == 2
+    assert body["pq"]["new"]["state"] == "ESTABLISHED" and body["pq"]["new"]["ake1"] == "ML_KEM_768"
+    assert body["pq"]["old"]["initiator-spi"] != body["pq"]["new"]["initiator-spi"]
+    sa = p.carol.sa
+    update = IkeUpdate(sa.view(30.0), sa.my_host, (sa.other_host[0], 4501))
+    name, body = event_message(update)
+    assert name == "ike-update" and list(body)[:4] == ["local-host", "local-port", "remote-host", "remote-port"]
+    assert body["remote-port"] == 4501 and body["pq"]["uniqueid"] == 2

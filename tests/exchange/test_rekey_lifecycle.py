@@ -84,3 +84,64 @@ def test_make_before_break_reauthentication():
     down = ev.index(("ike-updown", old.uniqueid, False))
     assert up < down
     assert "reauthenticating IKE_SA pq[1]" in [e.msg for e in of(p.carol.log, Log)]
+
+
+def _second_carol(p, host: str = "192.0.2.4"):
+    """Another device with carol's identity (and PSK) at another address; without
+    INITIAL_CONTACT (unique = never), so moon's own uniqueness policy decides."""
+    from tests.exchange.helpers import CAROL_ID, MOON_ID, Node, creds, node, peer_cfg
+    from vicid.config.peer import UniquePolicy
+
+    peer = peer_cfg("pq", host, MOON, CAROL_ID, MOON_ID, "aes256gcm16-sha512-x25519",
+                    [child_cfg("net", ["10.1.0.0/16"], ["10.2.0.0/16"], esp=ESP[1])],
+                    unique=UniquePolicy.UNIQUE_NEVER)
+    other: Node = node("carol2", host, [peer], creds(CAROL_ID, MOON_ID), "carol2")
+    return other, peer
+
+
+def _route(nodes, now: float) -> None:
+    """Deliver every datagram to the node owning its destination address, until quiet."""
+    from tests.exchange.helpers import datagrams
+
+    by_host = {n.host: n for n in nodes}
+    for _ in range(30):
+        moved = False
+        for node in nodes:
+            for d in datagrams(node.drain()):
+                moved = True
+                by_host[str(d.dst[0])].manager.receive_datagram(d.data, d.src, d.dst, now)
+        if not moved:
+            return
+    raise AssertionError("no quiescence")
+
+
+def _initiate_second(p, unique):
+    p.moon.peers[0] = p.moon_peer = replace(p.moon_peer, unique=unique)
+    p.moon.sa.peer_cfg = p.moon_peer
+    other, peer = _second_carol(p)
+    other.manager.initiate(peer, peer.children[0], ep("192.0.2.4"), ep(MOON), 20.0)
+    _route([p.carol, p.moon, other], 20.0)
+    return other
+
+
+def test_unique_replace():
+    from vicid.config.peer import UniquePolicy
+
+    p = established(1)
+    other = _initiate_second(p, UniquePolicy.UNIQUE_REPLACE)
+    logs = [e.msg for e in of(p.moon.log, Log)]
+    assert "deleting duplicate IKE_SA for peer 'carol.example.org' due to uniqueness policy" in logs
+    assert p.carol.manager.ike_sas() == []
+    (sa,) = p.moon.manager.ike_sas()
+    assert sa.other_host[0].exploded == "192.0.2.4" and other.sa.state.value == "ESTABLISHED"
+
+
+def test_unique_keep():
+    from vicid.config.peer import UniquePolicy
+
+    p = established(1)
+    other = _initiate_second(p, UniquePolicy.UNIQUE_KEEP)
+    assert "canceling IKE_SA setup due to uniqueness policy" in [e.msg for e in of(p.moon.log, Log)]
+    (sa,) = p.moon.manager.ike_sas()
+    assert sa.other_host[0].exploded == CAROL and p.carol.sa.state.value == "ESTABLISHED"
+    assert other.manager.ike_sas() == []

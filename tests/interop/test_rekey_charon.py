@@ -143,7 +143,7 @@ class Pinger:
         self.result: dict[str, str] = {}
         cmd = ("ping", "-q", "-i", str(interval), "-W", "1", "-c", count, "-I", str(carol.inner), str(moon.inner))
         self.thread = threading.Thread(target=lambda: self.result.update(
-            out=rootfs_exec(carol, *cmd, timeout=seconds + 30).stdout))
+            out=rootfs_exec(carol, *cmd, timeout=seconds * 1.5 + 60).stdout))
 
     def __enter__(self) -> Pinger:
         self.thread.start()
@@ -220,3 +220,60 @@ def test_rekeying_with_followup_ke(conn, initiator, tmp_path, netns_pair, charon
         assert children(ike_ini)["net"].get("ake2") == "ML_KEM_1024"
         assert ike_ini.get("ake2") == ike_resp.get("ake2") == "ML_KEM_1024"
     assert "IKE_FOLLOWUP_KE" in charon.log()
+
+
+def _vicid_carol(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl, child_extra: str = ""):
+    """charon as moon, vicid as carol (connection pq), established; returns (vicid side, charon side)."""
+    carol_dir = confdir(tmp_path, "carol", "")
+    if child_extra:
+        conf = (carol_dir / "swanctl.conf").read_text()
+        conf = conf.replace("                esp_proposals = aes256gcm16-x25519-ke1_mlkem768\n",
+                            "                esp_proposals = aes256gcm16-x25519-ke1_mlkem768\n" + child_extra, 1)
+        (carol_dir / "swanctl.conf").write_text(conf)
+    moon = charon_factory(netns_pair.moon, "moon")
+    carol = vicid_factory(netns_pair.carol)
+    rootfs_swanctl(carol.vici_uri, "--load-all", "--noprompt", confdir=carol_dir, check=True)
+    vicid = Side("vicid", carol, lambda *a, **k: rootfs_swanctl(carol.vici_uri, *a, **k), carol.log_text)
+    charon = Side("charon", moon, moon.swanctl, moon.log_text)
+    res = vicid.swanctl("--initiate", "--child", "net", "--ike", "pq")
+    assert res.returncode == 0, res.stdout + res.stderr
+    check_agree(vicid, charon)
+    return vicid, charon
+
+
+def test_make_before_break_reauthentication(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl,
+                                            rootfs_exec):
+    """vici rekey with reauth: a new IKE_SA and CHILD_SA first, then the old ones go."""
+    vicid, charon = _vicid_carol(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl)
+    before = one_ike(vicid)
+    with Pinger(rootfs_exec, netns_pair.carol, netns_pair.moon, 10.0) as ping:
+        time.sleep(2)
+        res = vicid.swanctl("--rekey", "--ike", "pq", "--reauth")
+        assert res.returncode == 0 and "rekey completed successfully" in res.stdout, res.stdout + res.stderr
+
+        def replaced():
+            return one_ike(vicid)["initiator-spi"] != before["initiator-spi"] and settled(vicid, charon)
+
+        wait_for(replaced, "the reauthenticated IKE_SA")
+    sent, received = ping.loss()
+    assert received == sent, f"{sent - received} of {sent} pings lost"
+    log = vicid.log()
+    assert "reauthenticating IKE_SA pq[1]" in log
+    # make before break: the new CHILD_SA was up before the old IKE_SA was deleted
+    assert log.index("CHILD_SA net{2} established") < log.index("deleting IKE_SA pq[1]")
+
+
+def test_rekeying_on_byte_limits(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl,
+                                 rootfs_exec):
+    """rekey_bytes/life_bytes of a CHILD_SA: the datapath reports the soft limit, vicid rekeys."""
+    vicid, charon = _vicid_carol(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl,
+                                 "                rekey_bytes = 60000\n                life_bytes = 600000\n")
+    res = rootfs_exec(netns_pair.carol, "ping", "-q", "-c", "500", "-i", "0.01", "-s", "1000", "-W", "1", "-I",
+                      str(netns_pair.carol.inner), str(netns_pair.moon.inner), timeout=60)
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", res.stdout)
+    assert m and m.group(1) == m.group(2), res.stdout
+    rekeys = len(re.findall(r"rekeyed CHILD_SA net", vicid.log()))
+    assert rekeys >= 3, rekeys
+    ike, _ = check_agree(vicid, charon)
+    net = children(ike)["net"]
+    assert int(net["bytes-out"]) <= 600000 and net.get("ake1") == "ML_KEM_768"

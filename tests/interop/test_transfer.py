@@ -103,3 +103,13 @@ def test_ping_and_10mb_transfer(pair: str, netns_pair, charon_factory, vicid_fac
         (child,) = ike["child-sas"].values()
         assert child.get("encap") == "yes"
         assert int(child["bytes-in"]) + int(child["bytes-out"]) >= SIZE, child
+
+
+def test_throughput_benchmark_runs(interop_rootfs, capsys) -> None:
+    """bench/throughput.py end to end on a small scale, so it cannot rot (no timing asserted)."""
+    from bench import throughput
+
+    assert throughput.main(["--mbytes", "1", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "vicid <-> vicid" in out and "vicid <-> charon" in out and "charon <-> charon" in out
+    assert out.count("ratio") == 3  # two pairs against the reference, and the goal line

@@ -136,8 +136,7 @@ def fixtures(charon_factory, vicid_factory, rootfs_swanctl, rootfs_exec) -> dict
 def test_xfrm_backend_behaves_like_charon(xfrm_initiates: bool, netns_factory, fixtures, tmp_path) -> None:
     seen = {kind: one_run(kind, xfrm_initiates, netns_factory(), tmp_path, fixtures) for kind in ("charon", "vicid")}
     charon, vicid = seen["charon"], seen["vicid"]
-    print(f"\ncharon: {charon}\nvicid:  {vicid}")
-    assert vicid == charon
+    assert vicid == charon, f"\ncharon: {charon}\nvicid:  {vicid}"
     assert vicid["prompt"] and vicid["ike_up"] == ["ESTABLISHED", "ESTABLISHED"]
     sockets = [p for p in vicid["policies"] if " socket " in p]
     assert len(sockets) == 8  # in and out on UDP 500 and 4500, IPv4 and IPv6

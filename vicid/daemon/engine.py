@@ -33,6 +33,7 @@ log = logging.getLogger("vicid.daemon")
 NS = "charon"
 QUEUE = 1024  # inputs waiting for the engine before receive loops block
 RECEIVE_BATCH = 64  # datagrams taken per wakeup of a receive loop before it yields
+ESP_RECEIVE_BUFFER = 4 << 20  # bytes on the NAT-T socket when ESP is done in userspace
 
 
 class SystemRng:
@@ -81,6 +82,7 @@ class EngineRunner:
         self._next_request = 1
         self._send, self._recv = trio.open_memory_channel[Callable[[float], None]](QUEUE)
         self._esp_handler: Callable[[bytes, fx.Endpoint, fx.Endpoint], None] | None = None
+        self._esp_sockets_by_version: dict[int, IkeSocket] = {}
 
     # --- running ---------------------------------------------------------------------------
 
@@ -185,6 +187,18 @@ class EngineRunner:
             ctx.install_sa = lambda effect: self._install_sa_now(install_now, effect)
         if getattr(kernel, "name", "") == NETLINK:
             self._xfrm_sockets(kernel)
+        elif getattr(kernel, "receive_esp", None) is not None:
+            self._esp_sockets()
+
+    def _esp_sockets(self) -> None:
+        """ESP in userspace arrives on the NAT-T socket in bursts while the datapath may be busy
+        encrypting: the default buffer (about 200 KiB) overflows and TCP in the tunnel backs off."""
+        for sock in self.sockets:
+            if sock.port == self.port_nat_t:
+                try:
+                    sock.grow_receive_buffer(ESP_RECEIVE_BUFFER)
+                except OSError as exc:
+                    log.info("unable to enlarge the receive buffer of port %d: %s", sock.port, exc)
 
     def _xfrm_sockets(self, kernel: Any) -> None:
         """With XFRM, as charon's socket-default does: IKE sockets bypass IPsec policies, and
@@ -213,11 +227,11 @@ class EngineRunner:
                 self.submit(lambda now, ev=event: handler(ev, now))
 
     def _esp_socket(self, dst: fx.Endpoint) -> IkeSocket | None:
-        family = 10 if dst[0].version == 6 else 2
-        for sock in self.sockets:
-            if sock.family == family and sock.port == self.port_nat_t:
-                return sock
-        return None
+        """The NAT-T socket of DST's family (per packet: a dict lookup, not a scan)."""
+        if not self._esp_sockets_by_version:
+            self._esp_sockets_by_version = {4 if s.family == 2 else 6: s for s in self.sockets
+                                            if s.port == self.port_nat_t}
+        return self._esp_sockets_by_version.get(dst[0].version)
 
     async def _send_esp(self, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> None:
         sock = self._esp_socket(dst)
@@ -232,26 +246,28 @@ class EngineRunner:
     async def _receive_loop(self, sock: IkeSocket) -> None:
         while True:
             try:
-                datagram = await sock.receive()
+                await self._dispatch(sock, *await sock.receive())
             except OSError as exc:
                 log.debug("receive on port %d failed: %s", sock.port, exc)
                 continue
             # take what else is queued without a trio round trip per datagram (ESP comes in bursts)
-            for _ in range(RECEIVE_BATCH):
-                if datagram is None:
-                    break
-                data, src, dst = datagram
-                if sock.port == self.port_nat_t and len(data) >= 4 and data[:4] != b"\0\0\0\0":
-                    # ESP in UDP (RFC 3948) shares port 4500 with IKE: it belongs to the datapath
-                    if self._esp_handler is not None:
-                        self._esp_handler(data, src, dst)
-                else:
-                    await self._send.send(lambda now, d=data, s=src, t=dst: self.manager.receive_datagram(d, s, t, now))
+            for _ in range(RECEIVE_BATCH - 1):
                 try:
                     datagram = sock.receive_nowait()
                 except OSError as exc:
                     log.debug("receive on port %d failed: %s", sock.port, exc)
                     break
+                if datagram is None:
+                    break
+                await self._dispatch(sock, *datagram)
+
+    async def _dispatch(self, sock: IkeSocket, data: bytes, src: fx.Endpoint, dst: fx.Endpoint) -> None:
+        if sock.port == self.port_nat_t and len(data) >= 4 and data[:4] != b"\0\0\0\0":
+            # ESP in UDP (RFC 3948) shares port 4500 with IKE: it belongs to the datapath
+            if self._esp_handler is not None:
+                self._esp_handler(data, src, dst)
+            return
+        await self._send.send(lambda now: self.manager.receive_datagram(data, src, dst, now))
 
     def submit(self, work: Callable[[float], None]) -> None:
         """Queue engine work from synchronous code (vici handlers)."""

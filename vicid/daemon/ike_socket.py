@@ -23,6 +23,7 @@ IP_PKTINFO = getattr(_socket, "IP_PKTINFO", 8)
 IPV6_RECVPKTINFO = getattr(_socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO = getattr(_socket, "IPV6_PKTINFO", 50)
 MAX_DATAGRAM = 65535
+SO_RCVBUFFORCE = getattr(_socket, "SO_RCVBUFFORCE", 33)
 UDP_ENCAP = 100  # linux/udp.h: a socket option at level IPPROTO_UDP
 UDP_ENCAP_ESPINUDP = 2  # RFC 3948: non-zero SPI means ESP, zero marker means IKE
 _ANC_SIZE = _socket.CMSG_SPACE(32)
@@ -59,6 +60,16 @@ class IkeSocket:
         NAT-T port); IKE datagrams, which start with the zero marker, still reach us."""
         assert self.sock is not None
         self.sock.setsockopt(_socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
+
+    def grow_receive_buffer(self, size: int) -> int:
+        """Let SIZE bytes queue (beyond net.core.rmem_max where we may: SO_RCVBUFFORCE needs
+        CAP_NET_ADMIN); returns what the kernel granted (it reports twice the payload room)."""
+        assert self.raw is not None
+        try:
+            self.raw.setsockopt(_socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+        except OSError:
+            self.raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, size)
+        return self.raw.getsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -99,20 +110,26 @@ class IkeSocket:
         return ipaddress.ip_address("::" if self.family == _socket.AF_INET6 else "0.0.0.0")
 
     def _route(self, src: Endpoint, dst: Endpoint) -> tuple[list, tuple]:
-        """IP_PKTINFO picking the source address, and the destination sockaddr (cached)."""
-        key = (src[0], dst)
+        """IP_PKTINFO picking the source address, and the destination sockaddr.
+
+        Cached by the identity of the address objects (an SA passes the same ones for every
+        packet, and hashing an ipaddress object costs more than the rest of the send); the
+        entry keeps those objects, so an id is never taken for another object's."""
+        key = (id(src[0]), id(dst[0]), dst[1])
         found = self._routes.get(key)
-        if found is None:
-            anc = []
-            if not src[0].is_unspecified:
-                if self.family == _socket.AF_INET6:
-                    anc = [(_socket.IPPROTO_IPV6, IPV6_PKTINFO, struct.pack("16sI", src[0].packed, 0))]
-                else:
-                    anc = [(_socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, src[0].packed, b"\0" * 4))]
-            if len(self._routes) > 1024:
-                self._routes.clear()
-            found = self._routes[key] = (anc, (str(dst[0]), dst[1]))
-        return found
+        if found is not None and found[0] is src[0] and found[1] is dst[0]:
+            return found[2], found[3]
+        anc = []
+        if not src[0].is_unspecified:
+            if self.family == _socket.AF_INET6:
+                anc = [(_socket.IPPROTO_IPV6, IPV6_PKTINFO, struct.pack("16sI", src[0].packed, 0))]
+            else:
+                anc = [(_socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, src[0].packed, b"\0" * 4))]
+        if len(self._routes) > 1024:
+            self._routes.clear()
+        addr = (str(dst[0]), dst[1])
+        self._routes[key] = (src[0], dst[0], anc, addr)
+        return anc, addr
 
     async def send(self, data: bytes, src: Endpoint, dst: Endpoint) -> None:
         assert self.sock is not None

@@ -216,12 +216,12 @@ class Forwarder:
 
     async def _outbound_loop(self) -> None:
         while True:
-            packet: bytes | None = await self.device.receive()
-            for _ in range(BATCH):  # what else is queued, without a trio round trip each
-                await self._forward_out(packet)
+            await self._forward_out(await self.device.receive())
+            for _ in range(BATCH - 1):  # what else is queued, without a trio round trip each
                 packet = self._receive_nowait() if self._receive_nowait is not None else None
                 if packet is None:
                     break
+                await self._forward_out(packet)
             await trio.lowlevel.checkpoint()  # a busy device must not starve the other tasks
 
     async def _forward_out(self, packet: bytes) -> None:

@@ -30,11 +30,16 @@ class Flow(NamedTuple):
     length: int  # total length as the header states it
 
 
-def _ports(proto: int, l4: bytes) -> tuple[int, int]:
-    if proto in _PORTS and len(l4) >= 4:
-        return struct.unpack_from("!HH", l4)
-    if proto in _ICMP and len(l4) >= 2:
-        port = l4[0] << 8 | l4[1]
+_V4 = struct.Struct("!BxHxxHxB2x4s4s")  # version/IHL, total length, flags/offset, protocol, src, dst
+_PORT_PAIR = struct.Struct("!HH")
+
+
+def _ports(proto: int, pkt: bytes, start: int, end: int) -> tuple[int, int]:
+    """Ports of the transport header at pkt[start:end] (read in place: no copy per packet)."""
+    if proto in _PORTS and end - start >= 4:
+        return _PORT_PAIR.unpack_from(pkt, start)
+    if proto in _ICMP and end - start >= 2:
+        port = pkt[start] << 8 | pkt[start + 1]
         return port, port
     return 0, 0
 
@@ -42,14 +47,12 @@ def _ports(proto: int, l4: bytes) -> tuple[int, int]:
 def _decode_v4(pkt: bytes) -> Flow | None:
     if len(pkt) < 20:
         return None
-    ihl = (pkt[0] & 0x0F) * 4
-    total = struct.unpack_from("!H", pkt, 2)[0]
+    version_ihl, total, fragment, proto, src, dst = _V4.unpack_from(pkt)
+    ihl = (version_ihl & 0x0F) * 4
     if ihl < 20 or total < ihl or total > len(pkt):
         return None
-    proto = pkt[9]
-    frag_offset = struct.unpack_from("!H", pkt, 6)[0] & 0x1FFF
-    sport, dport = (0, 0) if frag_offset else _ports(proto, pkt[ihl:total])
-    return Flow(4, pkt[12:16], pkt[16:20], proto, sport, dport, total)
+    sport, dport = (0, 0) if fragment & 0x1FFF else _ports(proto, pkt, ihl, total)
+    return Flow(4, src, dst, proto, sport, dport, total)
 
 
 def _decode_v6(pkt: bytes) -> Flow | None:
@@ -61,7 +64,7 @@ def _decode_v6(pkt: bytes) -> Flow | None:
     proto, off = pkt[6], 40
     while proto in _V6_EXT and off + 8 <= total:
         proto, off = pkt[off], off + (pkt[off + 1] + 1) * 8
-    sport, dport = _ports(proto, pkt[off:total]) if off <= total else (0, 0)
+    sport, dport = _ports(proto, pkt, off, total) if off <= total else (0, 0)
     return Flow(6, pkt[8:24], pkt[24:40], proto, sport, dport, total)
 
 

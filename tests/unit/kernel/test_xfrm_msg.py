@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from dataclasses import replace
 
 from vicid.ike.effects import Direction
 from vicid.ike.wire.enums import EncrAlg as E
@@ -75,3 +76,22 @@ def test_events_are_decoded():
     assert isinstance(events[1], KernelAcquire) and events[1].reqid == 9
     assert str(events[1].src_ts) == "203.0.113.0/32" and str(events[1].dst_ts) == "198.51.100.0/32"
     assert XfrmPort._decode_events(m.nlmsg(m.EXPIRE, 0, 0, b"short")) == []
+
+
+def test_outbound_templates_name_the_spi_as_charon_does():
+    out = policy_message(replace(policy(Direction.OUT, reqid=3), spi=0xC0FFEE01), 375423)
+    tmpl = m.attributes(out[168:])[m.XFRMA_TMPL]
+    assert struct.unpack_from("!I", tmpl, 16)[0] == 0xC0FFEE01  # xfrm_id: daddr[16], spi, proto
+    inbound = policy_message(replace(policy(Direction.IN, reqid=3), spi=0xC0FFEE02), 375423)
+    assert struct.unpack_from("!I", m.attributes(inbound[168:])[m.XFRMA_TMPL], 16)[0] == 0
+    trap = policy_message(replace(policy(Direction.OUT, reqid=3, kind="trap"), spi=7), 375424)
+    assert struct.unpack_from("!I", m.attributes(trap[168:])[m.XFRMA_TMPL], 16)[0] == 0
+
+
+def test_socket_bypass_policy_is_a_zeroed_allow_policy():
+    for family, direction in ((m.AF_INET, m.POLICY_OUT), (m.AF_INET6, m.POLICY_IN)):
+        body = m.encode_socket_policy(family, direction)
+        assert len(body) == m.USERPOLICY_INFO_SIZE
+        assert struct.unpack_from("=H", body, 40)[0] == family  # selector family, all else zero
+        assert body[:40] == bytes(40) and body[42:152] == bytes(110)
+        assert struct.unpack_from("=IIBBBB", body, 152) == (0, 0, direction, m.POLICY_ALLOW, 0, 0)

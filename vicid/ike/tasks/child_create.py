@@ -152,6 +152,11 @@ class ChildCreate(Task):
     def abort(self) -> None:
         self.aborted = True
 
+    def abandon(self) -> None:
+        """Drop the half-made CHILD_SA of an incomplete (multi-KE) exchange we gave up on."""
+        self.aborted = True
+        self._discard_child()
+
     def dispose(self) -> None:
         self.release()
 

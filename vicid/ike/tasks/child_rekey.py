@@ -253,8 +253,7 @@ class ChildRekeyInitiator(Task):
         self.flags.add(Flag.FOLLOWUP_KE)
         won, _, _ = self._handle_collision(multi_ke=True)
         if not won:
-            create.abort()
-            create._discard_child()
+            create.abandon()
             return Status.SUCCESS
         return Status.NEED_MORE
 
