@@ -277,3 +277,42 @@ def test_rekeying_on_byte_limits(tmp_path, netns_pair, charon_factory, vicid_fac
     ike, _ = check_agree(vicid, charon)
     net = children(ike)["net"]
     assert int(net["bytes-out"]) <= 600000 and net.get("ake1") == "ML_KEM_768"
+
+
+@pytest.mark.parametrize("action", ["start", "trap"])
+def test_start_action_and_unload(action, tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl,
+                                 rootfs_exec):
+    """load-conn runs the child's start_action (initiate, or a trap the first packet triggers);
+    unloading the connection undoes it: a ``start`` CHILD_SA and its IKE_SA are closed, a trap
+    is removed (the CHILD_SA it triggered stays, as with charon)."""
+    carol_dir = confdir(tmp_path, "carol", "")
+    # pq's child gets the start action; the connections derived from pq must not inherit it
+    conf = re.sub(r"(\n( +)esp_proposals = [^\n]*\n)", lambda m: f"{m.group(1)}{m.group(2)}start_action = none\n",
+                  (carol_dir / "swanctl.conf").read_text())
+    conf = conf.replace("start_action = none", f"start_action = {action}", 1)
+    (carol_dir / "swanctl.conf").write_text(conf)
+    moon = charon_factory(netns_pair.moon, "moon")
+    carol = vicid_factory(netns_pair.carol)
+    vicid = Side("vicid", carol, lambda *a, **k: rootfs_swanctl(carol.vici_uri, *a, **k), carol.log_text)
+    charon = Side("charon", moon, moon.swanctl, moon.log_text)
+    res = rootfs_swanctl(carol.vici_uri, "--load-all", "--noprompt", confdir=carol_dir)
+    assert res.returncode == 0, res.stdout + res.stderr
+    ping = ("ping", "-c", "3", "-i", "0.2", "-W", "1", "-I", str(netns_pair.carol.inner), str(netns_pair.moon.inner))
+    if action == "trap":
+        wait_for(lambda: "installed trap policy for 'net'" in vicid.log(), "the trap")
+        assert not vicid.sas()
+        rootfs_exec(netns_pair.carol, *ping, timeout=20)  # hits the trap: the acquire sets up the tunnel
+    ike, _ = check_agree(vicid, charon)
+    assert "net" in children(ike)
+    res = rootfs_exec(netns_pair.carol, *ping, timeout=20)
+    assert " 0% packet loss" in res.stdout, res.stdout
+    # swanctl --load-conns of a config without the connections unloads them
+    text = (carol_dir / "swanctl.conf").read_text()
+    (carol_dir / "swanctl.conf").write_text(text[text.index("secrets {"):])
+    res = rootfs_swanctl(carol.vici_uri, "--load-conns", confdir=carol_dir)
+    assert res.returncode == 0 and "4 unloaded" in res.stdout, res.stdout + res.stderr
+    if action == "start":
+        wait_for(lambda: not vicid.sas() and not charon.sas(), "the SAs to be closed")
+    else:
+        wait_for(lambda: "vici uninstalling 'net'" in vicid.log(), "the trap to go")
+        assert one_ike(vicid)
