@@ -100,14 +100,7 @@ def charon_rate(proposal_name: str, count: int) -> float | None:
         if hasattr(scenarios, "sequential_rate") else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--no-charon", action="store_true", help="only vicid's in-memory rate")
-    args = parser.parse_args(argv)
-    quiet = logging.getLogger("vicid")  # the engine's own log lines are not part of the output
-    quiet.addHandler(logging.NullHandler())
-    quiet.propagate = False
+def _report(args: argparse.Namespace) -> None:
     print(f"full handshakes (IKE_SA + CHILD_SA) per second, {args.count} each:")
     for name, proposal in PROPOSALS.items():
         runs = [vicid_rate(proposal, max(1, args.count // 3)) for _ in range(3)]
@@ -119,6 +112,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             line += "   charon: see `python -m bench` (setup rate and latency per pair)"
         print(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--no-charon", action="store_true", help="only vicid's in-memory rate")
+    args = parser.parse_args(argv)
+    quiet = logging.getLogger("vicid")  # the engine's own log lines are not part of the output
+    saved = (list(quiet.handlers), quiet.propagate)
+    quiet.handlers[:] = [logging.NullHandler()]
+    quiet.propagate = False
+    try:
+        _report(args)
+    finally:
+        quiet.handlers[:], quiet.propagate = saved
     return 0
 
 
