@@ -16,8 +16,8 @@ import statistics
 import time
 from ipaddress import ip_address
 
-from vicid.config.peer import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.creds.store import CredStore, SharedKey
+from vicid.ike.config import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.ike.effects import ChildUpDown, SendDatagram
 from vicid.ike.identity import Identification
 from vicid.ike.ke import KeRegistry

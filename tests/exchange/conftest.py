@@ -19,7 +19,7 @@ from tests.exchange.helpers import (
     node,
     peer_cfg,
 )
-from vicid.config.peer import ChildConfig, PeerConfig
+from vicid.ike.config import ChildConfig, PeerConfig
 from vicid.ike.settings import EngineSettings
 
 CLASSIC = "aes256gcm16-sha512-x25519"

@@ -8,8 +8,8 @@ from ipaddress import ip_address
 
 from vicid_plugins import openssl, testing
 
-from vicid.config.peer import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.creds.store import CredStore, SharedKey
+from vicid.ike.config import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.ike.effects import Effect, Endpoint, SendDatagram
 from vicid.ike.identity import Identification
 from vicid.ike.ke import KeRegistry

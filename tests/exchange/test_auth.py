@@ -18,8 +18,8 @@ from tests.exchange.helpers import (
     transfer,
 )
 from tests.exchange.test_multi_ke import run
-from vicid.config.peer import AuthClass
 from vicid.creds.store import CredStore, SharedKey
+from vicid.ike.config import AuthClass
 from vicid.ike.effects import Alert, Completed, IkeStateChange, IkeUpDown, Log
 from vicid.ike.wire.enums import NotifyType
 from vicid.ike.wire.message import decode_message

@@ -68,7 +68,7 @@ def test_ts_unacceptable_keeps_ike_sa(pair):
 
 
 def test_transport_mode(pair):
-    from vicid.config.peer import IpsecMode
+    from vicid.ike.config import IpsecMode
 
     p = pair(carol_child=child_cfg(mode=IpsecMode.TRANSPORT), moon_child=child_cfg(mode=IpsecMode.TRANSPORT))
     p.initiate()
@@ -80,7 +80,7 @@ def test_transport_mode(pair):
 
 
 def test_transport_mode_not_configured_by_responder(pair):
-    from vicid.config.peer import IpsecMode
+    from vicid.ike.config import IpsecMode
 
     p = pair(carol_child=child_cfg(mode=IpsecMode.TRANSPORT), moon_child=child_cfg())
     p.initiate()

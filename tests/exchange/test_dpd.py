@@ -15,7 +15,7 @@ import pytest
 from tests.exchange.helpers import child_cfg, datagrams, of, with_settings
 from tests.exchange.test_multi_ke import exchanges
 from tests.exchange.test_rekey import established, events, run
-from vicid.config.peer import Action
+from vicid.ike.config import Action
 from vicid.ike.effects import Alert, InstallPolicy, Log
 from vicid.ike.retransmit import Retransmission
 from vicid.ike.wire.enums import ExchangeType

@@ -8,9 +8,9 @@ from dataclasses import replace
 from tests.exchange.helpers import CAROL, MOON, child_cfg, ep, node, of, peer_cfg
 from tests.exchange.test_multi_ke import run
 from tests.unit.creds.pki import NOW, ca, issue, keygen, pubkey_auth, store_with
-from vicid.config.peer import AuthClass, AuthConfig, AuthRule
 from vicid.creds.manager import CredentialManager
 from vicid.creds.store import SharedKey
+from vicid.ike.config import AuthClass, AuthConfig, AuthRule
 from vicid.ike.effects import Alert, IkeUpDown, Log
 from vicid.ike.identity import Identification
 from vicid.secrets import Secret

@@ -11,8 +11,8 @@ from cryptography import x509
 from tests.exchange.helpers import CAROL, MOON, child_cfg, datagrams, ep, node, of, peer_cfg
 from tests.exchange.test_multi_ke import run
 from tests.unit.creds.pki import NOW, ca, crl, issue, keygen, pubkey_auth, store_with
-from vicid.config.peer import CertPolicy
 from vicid.creds.manager import CredentialManager
+from vicid.ike.config import CertPolicy
 from vicid.ike.effects import Alert, Completed, IkeUpDown, Log
 from vicid.ike.sa import Ext
 from vicid.ike.settings import EngineSettings

@@ -8,7 +8,7 @@ from dataclasses import replace
 from tests.exchange.conftest import make_pair
 from tests.exchange.helpers import CAROL, MOON, child_cfg, ep, of
 from tests.exchange.test_rekey import ESP, established, events, run
-from vicid.config.peer import Action
+from vicid.ike.config import Action
 from vicid.ike.effects import DeletePolicy, InstallPolicy, Log
 from vicid.kernel.port import KernelAcquire
 
@@ -90,7 +90,7 @@ def _second_carol(p, host: str = "192.0.2.4"):
     """Another device with carol's identity (and PSK) at another address; without
     INITIAL_CONTACT (unique = never), so moon's own uniqueness policy decides."""
     from tests.exchange.helpers import CAROL_ID, MOON_ID, Node, creds, node, peer_cfg
-    from vicid.config.peer import UniquePolicy
+    from vicid.ike.config import UniquePolicy
 
     peer = peer_cfg("pq", host, MOON, CAROL_ID, MOON_ID, "aes256gcm16-sha512-x25519",
                     [child_cfg("net", ["10.1.0.0/16"], ["10.2.0.0/16"], esp=ESP[1])],
@@ -125,7 +125,7 @@ def _initiate_second(p, unique):
 
 
 def test_unique_replace():
-    from vicid.config.peer import UniquePolicy
+    from vicid.ike.config import UniquePolicy
 
     p = established(1)
     other = _initiate_second(p, UniquePolicy.UNIQUE_REPLACE)
@@ -137,7 +137,7 @@ def test_unique_replace():
 
 
 def test_unique_keep():
-    from vicid.config.peer import UniquePolicy
+    from vicid.ike.config import UniquePolicy
 
     p = established(1)
     other = _initiate_second(p, UniquePolicy.UNIQUE_KEEP)

@@ -15,7 +15,23 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vicid.config import ext
-from vicid.config.peer import (
+from vicid.config.values import (
+    U64_MAX,
+    if_id_from_string,
+    mark_from_string,
+    parse_bool,
+    parse_bytes,
+    parse_map,
+    parse_string,
+    parse_time,
+    parse_uint32,
+    parse_uint64,
+    printable,
+    stringify,
+    strtoul,
+    tokens,
+)
+from vicid.ike.config import (
     U32,
     Action,
     AuthClass,
@@ -35,22 +51,6 @@ from vicid.config.peer import (
     PeerConfig,
     SecLabelMode,
     UniquePolicy,
-)
-from vicid.config.values import (
-    U64_MAX,
-    if_id_from_string,
-    mark_from_string,
-    parse_bool,
-    parse_bytes,
-    parse_map,
-    parse_string,
-    parse_time,
-    parse_uint32,
-    parse_uint64,
-    printable,
-    stringify,
-    strtoul,
-    tokens,
 )
 from vicid.ike.proposal import ProposalError, default_proposals, parse_proposals
 from vicid.ike.wire.enums import ProtocolId

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from vicid.config.peer import ChildConfig, PeerConfig
+from vicid.ike.config import ChildConfig, PeerConfig
 
 ChangeKind = Literal["added", "updated", "replaced", "removed"]
 

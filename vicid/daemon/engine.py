@@ -18,9 +18,9 @@ from typing import Any
 
 import trio
 
-from vicid.config.peer import ChildConfig, PeerConfig
 from vicid.daemon.ike_socket import IkeSocket, open_ike_sockets, source_for
 from vicid.ike import effects as fx
+from vicid.ike.config import ChildConfig, PeerConfig
 from vicid.ike.manager import IkeSaManager
 from vicid.ike.settings import EngineSettings
 from vicid.kernel.factory import create_kernel_port

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from vicid.config.peer import ChildConfig, IpsecMode
+from vicid.ike.config import ChildConfig, IpsecMode
 from vicid.ike.effects import (
     ChildSaView,
     DeleteChildSa,

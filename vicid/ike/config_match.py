@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
-from vicid.config.peer import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule, IkeVersion, PeerConfig
+from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule, IkeVersion, PeerConfig
 from vicid.ike.effects import Endpoint
 from vicid.ike.identity import Identification, IdKind
 from vicid.ike.proposal import Proposal

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vicid.config.peer import PeerConfig
 from vicid.creds.store import CredStore
+from vicid.ike.config import PeerConfig
 from vicid.ike.effects import Effect, InstallChildSa
 from vicid.ike.ke import KeRegistry
 from vicid.ike.rng import Rng

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vicid.config.peer import ChildConfig, PeerConfig
+from vicid.ike.config import ChildConfig, PeerConfig
 
 
 @dataclass(frozen=True)

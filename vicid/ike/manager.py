@@ -17,11 +17,11 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from vicid.config.peer import AuthRule, ChildConfig, PeerConfig, UniquePolicy
 from vicid.creds.store import CredStore
 from vicid.errors import IkeProtocolError, InvalidSyntax
 from vicid.ike import jobs
 from vicid.ike.child import ChildSa
+from vicid.ike.config import AuthRule, ChildConfig, PeerConfig, UniquePolicy
 from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.controller import InitiateListener, TerminateChildListener, TerminateIkeListener
 from vicid.ike.cookies import CookieJar, CookiePolicy
@@ -585,7 +585,7 @@ class IkeSaManager:
     def run_start_action(self, peer: PeerConfig, child: ChildConfig, local: Endpoint | None,
                          remote: Endpoint | None, now: float) -> None:
         """``start_action``: ``trap`` installs a trap, ``start`` initiates the CHILD_SA."""
-        from vicid.config.peer import Action
+        from vicid.ike.config import Action
 
         self._now = now
         if child.start_action & Action.TRAP:
@@ -599,7 +599,7 @@ class IkeSaManager:
                             now: float) -> None:
         """Undo start actions of unloaded/replaced children: traps go, ``start`` CHILD_SAs are
         closed (their IKE_SA too if nothing else lives on it and ``delete_ike``)."""
-        from vicid.config.peer import Action
+        from vicid.ike.config import Action
 
         self._now = now
         to_terminate = set()

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from enum import Enum, auto
 from ipaddress import ip_address
 
-from vicid.config.peer import ChildConfig, Fragmentation, PeerConfig
 from vicid.ike.authenticators.info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
+from vicid.ike.config import ChildConfig, Fragmentation, PeerConfig
 from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.effects import (
     Alert,
@@ -497,7 +497,7 @@ class IkeSa:
     def reestablish(self) -> bool:
         """``reestablish``: a new IKE_SA for the CHILD_SAs whose dpd_action (close_action when
         deleting) is ``start``; ``trap`` installs trap policies instead."""
-        from vicid.config.peer import Action
+        from vicid.ike.config import Action
 
         if self.destroyed or self.tm.has(self.tm.queued, TaskKind.IKE_DELETE) or self.peer_cfg is None:
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
-from vicid.config.peer import ChildConfig, IpsecMode, PeerConfig
+from vicid.ike.config import ChildConfig, IpsecMode, PeerConfig
 from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.effects import DeletePolicy, Direction, Endpoint, InstallPolicy
 from vicid.ike.ts import select_ts

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from vicid.config.load_conn import Certificate as CfgCert
-from vicid.config.peer import AuthClass, AuthConfig, AuthRule
 from vicid.creds.store import Certificate, CertType, CredStore, PrivateKey, X509Flag, public_key_id
+from vicid.ike.config import AuthClass, AuthConfig, AuthRule
 from vicid.ike.identity import Identification, IdKind
 
 NOW = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)

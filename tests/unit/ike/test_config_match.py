@@ -8,7 +8,7 @@ from ipaddress import ip_address
 import pytest
 
 from tests.exchange.helpers import auth, peer_cfg
-from vicid.config.peer import AuthClass, IkeVersion
+from vicid.ike.config import AuthClass, IkeVersion
 from vicid.ike.config_match import (
     best_ike_config,
     complies,

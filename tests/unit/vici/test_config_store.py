@@ -4,8 +4,8 @@ change records the engine will use to run or undo start actions."""
 from __future__ import annotations
 
 from vicid.config.load_conn import parse_conn
-from vicid.config.peer import Action
 from vicid.config.store import ConnChange, ConnStore
+from vicid.ike.config import Action
 
 
 def conn(name: str = "gw", **children: dict) -> dict:

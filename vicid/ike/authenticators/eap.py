@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 
-from vicid.config.peer import AUTH_CLASS_NAMES, AuthClass, AuthRule
 from vicid.ike.authenticators.base import Authenticator, Result
 from vicid.ike.authenticators.eap_methods import (
     CODE_NAMES,
@@ -31,6 +30,7 @@ from vicid.ike.authenticators.eap_methods import (
     nak,
 )
 from vicid.ike.authenticators.info import eap_type_name
+from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthRule
 from vicid.ike.crypto.auth import psk_auth
 from vicid.ike.identity import Identification, IdKind
 from vicid.ike.messages import InMessage, OutMessage

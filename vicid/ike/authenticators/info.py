@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vicid.config.peer import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule
+from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule
 from vicid.ike.crypto.signature import Scheme, parse_constraints
 from vicid.ike.identity import Identification, IdKind
 

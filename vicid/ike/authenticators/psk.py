@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 
-from vicid.config.peer import AuthClass
 from vicid.creds.psk import best_shared_key, candidates
 from vicid.ike.authenticators.base import Authenticator, Result
+from vicid.ike.config import AuthClass
 from vicid.ike.crypto.auth import psk_auth
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.wire.enums import AuthMethod, PayloadType

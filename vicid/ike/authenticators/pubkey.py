@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vicid.config.peer import AuthClass, AuthRule
 from vicid.ike.authenticators.base import Authenticator, Result
+from vicid.ike.config import AuthClass, AuthRule
 from vicid.ike.crypto import signature as sig
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.wire.enums import AuthMethod, PayloadType

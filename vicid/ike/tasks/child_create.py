@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vicid.config.peer import ChildConfig, Childless, IpsecMode, PeerConfig
 from vicid.errors import (
     InvalidKePayload,
     InvalidSyntax,
@@ -35,6 +34,7 @@ from vicid.errors import (
     TsUnacceptable,
 )
 from vicid.ike.child import ChildSa, ChildState, OutboundState
+from vicid.ike.config import ChildConfig, Childless, IpsecMode, PeerConfig
 from vicid.ike.crypto.keymat import ChildSuite, derive_child_keys
 from vicid.ike.crypto.transforms import encr_info
 from vicid.ike.effects import SaKeys

@@ -83,7 +83,7 @@ def conclude_linked(sa: IkeSa, old: ChildSa) -> None:
 def destroy_and_reestablish(sa: IkeSa, child: ChildSa, *, updown: bool = True, action: bool = True,
                             forced: int = 0) -> None:
     """``destroy_and_reestablish_internal``: DELETED, down event, close_action, destroyed."""
-    from vicid.config.peer import Action
+    from vicid.ike.config import Action
 
     sa.set_child_state(child, ChildState.DELETED)
     if updown:
@@ -207,7 +207,7 @@ class ChildRekeyInitiator(Task):
             self._delete_old_payload(msg)
         assert self.create is not None and self.child is not None
         self.create.build(msg)
-        from vicid.config.peer import Action
+        from vicid.ike.config import Action
 
         destroy_and_reestablish(self.sa, self.child, forced=Action.START)
         return Status.SUCCESS
@@ -227,7 +227,7 @@ class ChildRekeyInitiator(Task):
         if msg.notify(N.CHILD_SA_NOT_FOUND):
             create.release()
             if not self._ignore_child_sa_not_found():
-                from vicid.config.peer import Action
+                from vicid.ike.config import Action
 
                 destroy_and_reestablish(sa, child, forced=Action.START)
             return Status.SUCCESS

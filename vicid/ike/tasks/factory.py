@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vicid.config.peer import ChildConfig
 from vicid.ike.child import ChildSa
+from vicid.ike.config import ChildConfig
 from vicid.ike.messages import InMessage
 from vicid.ike.tasks.base import Task, TaskKind
 from vicid.ike.tasks.child_create import ChildCreateInitiator, ChildCreateResponder

@@ -13,7 +13,6 @@ exchanges: nonces, IKE_SA_INIT messages and the IntAuth chains of IKE_INTERMEDIA
 
 from __future__ import annotations
 
-from vicid.config.peer import AuthClass, AuthConfig, AuthRule, PeerConfig, UniquePolicy
 from vicid.errors import AuthenticationFailed
 from vicid.ike.authenticators import (
     AuthContext,
@@ -25,6 +24,7 @@ from vicid.ike.authenticators import (
     create_verifier,
 )
 from vicid.ike.authenticators.info import AuthInfo
+from vicid.ike.config import AuthClass, AuthConfig, AuthRule, PeerConfig, UniquePolicy
 from vicid.ike.crypto.auth import IntAuth, signed_octets
 from vicid.ike.identity import Identification, IdKind
 from vicid.ike.messages import InMessage, OutMessage, notify_name

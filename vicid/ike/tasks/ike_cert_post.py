@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from vicid.config.peer import CertPolicy
 from vicid.creds.trust import subject_text
+from vicid.ike.config import CertPolicy
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.sa import Cond
 from vicid.ike.tasks.base import Status, Task, TaskKind

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from vicid.config.peer import AuthRule
 from vicid.creds.trust import spki_sha1, subject_text
 from vicid.ike.authenticators.pubkey import configured_certs, credmgr
+from vicid.ike.config import AuthRule
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType

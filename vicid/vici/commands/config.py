@@ -10,7 +10,9 @@ from typing import Any
 
 from vicid.config import ext
 from vicid.config.load_conn import ConfigError, LoadContext, iter_conns, parse_conn
-from vicid.config.peer import (
+from vicid.config.store import ConnStore
+from vicid.config.values import printable, tokens
+from vicid.ike.config import (
     AUTH_CLASS_NAMES,
     IKE_VERSION_NAMES,
     AuthConfig,
@@ -23,8 +25,6 @@ from vicid.config.peer import (
     action_text,
     enum_text,
 )
-from vicid.config.store import ConnStore
-from vicid.config.values import printable, tokens
 from vicid.ike.proposal import Proposal, alg_name
 from vicid.ike.wire.enums import ProtocolId, TransformType
 from vicid.vici.dispatcher import Body, Dispatcher, Request
