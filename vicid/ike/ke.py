@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import ClassVar, Protocol
 
-from vicid.ike.wire.enums import NotifyType, ke_name
+from vicid.ike.proposal_keywords import register_token
+from vicid.ike.wire.enums import NotifyType, TransformType, ke_name
 from vicid.secrets import Secret
 
 log = logging.getLogger("vicid.ke")
@@ -490,6 +491,8 @@ class KeRegistry:
         self._providers.setdefault(provider.info.method, []).append(provider)
         for word in (provider.info.keyword, *provider.info.aliases):
             self._keywords.setdefault(word.lower(), provider.info.method)
+            # as a charon plugin registers its tokens: `ke1_<word>` works in proposals from now on
+            register_token(word, TransformType.KE, provider.info.method)
 
     def _self_test_failed(self, plugin: str, factory: KeFactory, info: KeMethodInfo) -> bool:
         """charon.crypto_test.on_add: run one exchange before accepting a provider."""

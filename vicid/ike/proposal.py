@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
-from vicid.ike.proposal_keywords import KEYWORDS
+from vicid.ike.proposal_keywords import lookup_keyword
 from vicid.ike.wire.enums import (
     ADDKE_TYPES,
     AEAD_ALGS,
@@ -313,15 +313,15 @@ def _parse_ke_token(token: str) -> tuple[TransformType, int, int] | None:
     alg, _ = _scan_word(token, pos + 1, 255)
     if not alg or prefix.lower() != "ke" or not 1 <= int(digit) <= 7:
         return None
-    base = KEYWORDS.get(alg)
+    base = lookup_keyword(alg)
     if base is None or base[0] != T.KE:
         return None
     return TransformType(T.ADDKE1 + int(digit) - 1), base[1], base[2]
 
 
 def lookup_token(token: str) -> tuple[TransformType, int, int] | None:
-    """charon's ``get_token``: static keyword table first, then the ``keN_`` parser."""
-    return KEYWORDS.get(token) or _parse_ke_token(token)
+    """charon's ``get_token``: static keywords, then plugin-registered ones, then ``keN_``."""
+    return lookup_keyword(token) or _parse_ke_token(token)
 
 
 def _check_ike(entries: list[Transform]) -> list[Transform]:

@@ -2,7 +2,9 @@
 
 Each keyword maps to ``(transform type, algorithm id, key length in bits)``. Lookup is exact and
 case-sensitive, like charon's gperf table. ``keN_<ke keyword>`` tokens are handled by the parser
-in :mod:`vicid.ike.proposal`, not listed here. Pure data; no imports beyond the enums.
+in :mod:`vicid.ike.proposal`, not listed here. Plugins add key-exchange keywords at start-up
+through :func:`register_token` (charon's ``proposal_keywords_t.register_token``); the static
+table always wins over them.
 """
 
 from __future__ import annotations
@@ -164,3 +166,20 @@ KEYWORDS: dict[str, tuple[T, int, int]] = {
     'noesn': (T.ESN, 0, 0),  # NO_EXT_SEQ_NUMBERS
     'esn': (T.ESN, 1, 0),  # EXT_SEQ_NUMBERS
 }
+
+
+# keywords plugins registered at run time (KE methods a third-party plugin provides)
+_REGISTERED: dict[str, tuple[T, int, int]] = {}
+
+
+def register_token(name: str, ttype: T, alg: int, keysize: int = 0) -> bool:
+    """Add a run-time keyword; False if the static table or an earlier plugin already has it."""
+    if name in KEYWORDS or name in _REGISTERED:
+        return False
+    _REGISTERED[name] = (ttype, alg, keysize)
+    return True
+
+
+def lookup_keyword(name: str) -> tuple[T, int, int] | None:
+    """charon's ``get_token`` order: the static table first, then registered tokens."""
+    return KEYWORDS.get(name) or _REGISTERED.get(name)

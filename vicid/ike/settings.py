@@ -68,6 +68,8 @@ class EngineSettings:
     prefer_configured_proposals: bool = True
     prefer_previous_dh_group: bool = True
     accept_private_algs: bool = False
+    send_vendor_id: bool = False
+    cisco_flexvpn: bool = False
     signature_authentication: bool = True
     follow_redirects: bool = True
     multiple_authentication: bool = True
@@ -120,6 +122,8 @@ class EngineSettings:
             prefer_configured_proposals=_bool(opt("prefer_configured_proposals"), True),
             prefer_previous_dh_group=_bool(opt("prefer_previous_dh_group"), True),
             accept_private_algs=_bool(opt("accept_private_algs"), False),
+            send_vendor_id=_bool(opt("send_vendor_id"), False),
+            cisco_flexvpn=_bool(opt("cisco_flexvpn"), False),
             signature_authentication=_bool(opt("signature_authentication"), True),
             follow_redirects=_bool(opt("follow_redirects"), True),
             multiple_authentication=_bool(opt("multiple_authentication"), True),

@@ -22,6 +22,7 @@ from vicid.ike.tasks.ike_init import IkeInitInitiator, IkeInitResponder
 from vicid.ike.tasks.ike_mobike import IkeMobike
 from vicid.ike.tasks.ike_natd import IkeNatd
 from vicid.ike.tasks.ike_rekey import IkeRekeyResponder
+from vicid.ike.tasks.ike_vendor import IkeVendor
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType, ProtocolId
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ E, N = ExchangeType, NotifyType
 
 
 def _init_tasks(sa: IkeSa) -> list[Task]:
-    return [IkeInitResponder(sa), IkeNatd(sa, False), IkeCertPre(sa, False), IkeAuthResponder(sa),
+    return [IkeVendor(sa, False), IkeInitResponder(sa), IkeNatd(sa, False), IkeCertPre(sa, False), IkeAuthResponder(sa),
             IkeCertPost(sa, False), IkeMobike(sa, False), IkeEstablish(sa, False),
             ChildCreateResponder(sa)]
 
@@ -86,8 +87,8 @@ def passive_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
 def queue_ike(sa: IkeSa) -> None:
     """``queue_ike()``: the tasks that set up the IKE_SA, unless already queued."""
     tm = sa.tm
-    for task in (IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True), IkeAuthInitiator(sa),
-                 IkeCertPost(sa, True), IkeMobike(sa, True), IkeEstablish(sa, True)):
+    for task in (IkeVendor(sa, True), IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True),
+                 IkeAuthInitiator(sa), IkeCertPost(sa, True), IkeMobike(sa, True), IkeEstablish(sa, True)):
         if not tm.has(tm.queued, task.kind):
             tm.queue(task)
 
