@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cli import Context, atoi
 from .client import ViciError
+from .command import Context, atoi
 from .message import Message, dump
 
 

@@ -646,12 +646,3 @@ def _der_of(c: object) -> bytes:
     if isinstance(c, RawKey):
         return c.key.spki
     return getattr(c, "encoding", b"")
-
-
-# -- JSON ------------------------------------------------------------------------------------
-
-def json_of(ev: Message, err: Callable[[str], None]) -> dict | None:
-    """A list-cert event as a JSON object (see schema: cert)."""
-    from . import jsonout
-
-    return jsonout.cert(ev, err)

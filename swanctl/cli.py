@@ -11,125 +11,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from . import SWANCTL_VERSION, client
+from . import client
 from .client import DEFAULT_URI, Connection, ViciError
-from .getopt import EOF, NO_ARG, OPTIONAL_ARG, REQUIRED_ARG, Getopt, LongOpt
+from .command import STRONGSWAN_CONF, SWANCTLDIR, Command, Context, atoi, tables, usage
+from .commands import COMMANDS, HELP_COMMAND
+from .getopt import EOF, Getopt
 from .settings import Settings
-
-PLUGINS = "x509 pubkey pkcs1 pkcs8 pkcs12 pem"  # the credential formats this client parses itself
-STRONGSWAN_CONF = "/etc/strongswan.conf"
-SWANCTLDIR = "/etc/swanctl"
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    op: str
-    arg: int
-    desc: str
-
-
-@dataclass(frozen=True)
-class Command:
-    cmd: str
-    op: str
-    description: str
-    lines: tuple[str, ...]
-    options: tuple[Option, ...]
-    call: Callable[[Context], int] | None = None
-
-
-SHARED = (
-    Option("debug", "v", REQUIRED_ARG, "set debug level, default: 1"),
-    Option("options", "+", REQUIRED_ARG, "read command line options from file"),
-    Option("uri", "u", REQUIRED_ARG, "service URI to connect to"),
-)
-HELP = Option("help", "h", NO_ARG, "show usage information")
-RAW = Option("raw", "r", NO_ARG, "dump raw response message")
-PRETTY = Option("pretty", "P", NO_ARG, "dump raw response message in pretty print")
-JSON = Option("json", "j", NO_ARG, "print JSON (vicid extension, schema: swanctl/schema)")
-FILE = Option("file", "f", REQUIRED_ARG, "custom path to swanctl.conf")
-
-
-@dataclass
-class Context:
-    """What a command sees: its options, the vici connection, the output streams."""
-
-    command: Command
-    getopt: Getopt
-    conn: Connection | None
-    strongswan: Settings
-    swanctl_dir: str
-    debug: int = 1
-
-    def options(self) -> Iterator[tuple[str | int, str | None]]:
-        """command_getopt() until EOF, skipping the shared options."""
-        while True:
-            op = self.getopt.getopt_long(*_tables(self.command))
-            if op in ("+", "v", "u"):
-                continue
-            yield op, self.getopt.optarg
-            if op == EOF:
-                return
-
-    def usage(self, error: str | None = None) -> int:
-        return usage(self.command, error, plugins=True)
-
-    def write(self, text: str) -> None:
-        sys.stdout.write(text)
-
-    def err(self, text: str) -> None:
-        sys.stdout.flush()
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
-
-def _tables(cmd: Command) -> tuple[str, list[LongOpt]]:
-    """build_opts(): the optstring and long options of the active command."""
-    if cmd.cmd == "help":
-        from .commands import COMMANDS
-
-        chars = "".join(c.op for c in COMMANDS)
-        longs = [LongOpt(c.cmd, NO_ARG, c.op) for c in COMMANDS]
-        opts: tuple[Option, ...] = SHARED
-    else:
-        chars, longs, opts = "", [], cmd.options + SHARED
-    for o in opts:
-        chars += o.op + {NO_ARG: "", REQUIRED_ARG: ":", OPTIONAL_ARG: "::"}[o.arg]
-        longs.append(LongOpt(o.name, o.arg, o.op))
-    return chars, longs
-
-
-def usage(cmd: Command, error: str | None, *, plugins: bool) -> int:
-    """command_usage(): to stdout, or with an error to stderr; returns 1 on error."""
-    from .commands import COMMANDS
-
-    lines = [f"strongSwan {SWANCTL_VERSION} swanctl"]
-    if cmd.cmd == "help":
-        if plugins:
-            lines += [f"loaded plugins: {PLUGINS}", "usage:", "  swanctl command [options]", "commands:"]
-        lines += [f"  --{c.cmd:<16} (-{c.op})  {c.description}" for c in COMMANDS]
-        lines.append("options:")
-        lines += [f"  --{o.name:<16} (-{o.op})  {o.desc}" for o in SHARED]
-    else:
-        lines[0] += f" (--{cmd.cmd}/-{cmd.op})"
-        lines += [cmd.description, "usage:"]
-        lines += [f"  swanctl --{cmd.cmd} {ln}" if i == 0 else f"    {ln}" for i, ln in enumerate(cmd.lines)]
-        lines.append("options:")
-        lines += [f"  --{o.name:<15} (-{o.op})  {o.desc}" for o in cmd.options + SHARED]
-    if error:
-        lines.append(f"error: {error}")
-    text = "\n".join(lines) + "\n"
-    if error:
-        sys.stdout.flush()
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    else:
-        sys.stdout.write(text)
-    return 1 if error else 0
 
 
 @dataclass
@@ -145,7 +34,7 @@ def _common(g: Getopt, cmd: Command, state: _Init, init: bool) -> bool:
     ok = True
     g.opterr = False
     while True:
-        op = g.getopt_long(*_tables(cmd))
+        op = g.getopt_long(*tables(cmd, COMMANDS))
         if op == "+":
             if not _options_from(g, g.optarg or ""):
                 ok = False
@@ -203,18 +92,6 @@ def _options_from(g: Getopt, filename: str) -> bool:
     return True
 
 
-def atoi(s: str) -> int:
-    """atoi(3): leading digits after optional space and sign, else 0."""
-    s = s.lstrip()
-    i = 1 if s[:1] in "+-" else 0
-    while i < len(s) and s[i].isdigit():
-        i += 1
-    try:
-        return int(s[:i])
-    except ValueError:
-        return 0
-
-
 def _prog(argv0: str) -> str:
     """argv[0] as getopt prints it; "python -m swanctl" passes __main__.py, shown as swanctl."""
     return "swanctl" if argv0.endswith(".py") or not argv0 else argv0
@@ -243,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from .commands import COMMANDS, HELP_COMMAND
-
     args = list(sys.argv if argv is None else ["swanctl", *argv])
     g = Getopt(args, _prog(args[0]))
     state = _Init(HELP_COMMAND)
@@ -252,40 +127,40 @@ def _main(argv: list[str] | None) -> int:
 
     # command_init(): global options until the command, then the command's own
     if not _common(g, HELP_COMMAND, state, True):
-        return usage(HELP_COMMAND, "invalid --options", plugins=False)
+        return usage(HELP_COMMAND, "invalid --options", plugins=False, commands=COMMANDS)
     while True:
-        op = g.getopt_long(*_tables(HELP_COMMAND))
+        op = g.getopt_long(*tables(HELP_COMMAND, COMMANDS))
         if op not in ("+", "v", "u"):
             break
     command = next((c for c in COMMANDS if c.op == op), None)
     if command is None:
-        status = usage(HELP_COMMAND, "invalid command" if op != EOF else None, plugins=False)
+        status = usage(HELP_COMMAND, "invalid command" if op != EOF else None, plugins=False, commands=COMMANDS)
         if status:
             return status
         command = HELP_COMMAND
     else:
         state.command = command
         if not _common(g, command, state, False):
-            return usage(command, "invalid --options", plugins=False)
+            return usage(command, "invalid --options", plugins=False, commands=COMMANDS)
 
     # library_init() and swanctl's own setup
     client.DEBUG_LEVEL[0] = state.debug
     strongswan = load_strongswan_conf()
     swanctl_dir = os.environ.get("SWANCTL_DIR", SWANCTLDIR)
     if command is HELP_COMMAND:
-        return usage(HELP_COMMAND, None, plugins=True)
+        return usage(HELP_COMMAND, None, plugins=True, commands=COMMANDS)
 
     uri = state.uri if state.uri is not None else strongswan.get_str(
         "swanctl.socket", strongswan.get_str("swanctl.plugins.vici.socket"))
     try:
         conn = Connection.connect(uri if uri is not None else DEFAULT_URI)
     except ViciError as e:
-        ctx = Context(command, g, None, strongswan, swanctl_dir, state.debug)
+        ctx = Context(command, g, None, strongswan, swanctl_dir, state.debug, COMMANDS)
         ctx.usage(f"connecting to '{uri if uri is not None else 'default'}' URI failed: {e.strerror}")
         return e.errno or 1
     try:
         assert command.call is not None
-        ctx = Context(command, g, conn, strongswan, swanctl_dir, state.debug)
+        ctx = Context(command, g, conn, strongswan, swanctl_dir, state.debug, COMMANDS)
         return command.call(ctx)
     finally:
         conn.close()

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from . import jsonout, render
 from .base import Fmt, dump_msg, emit_json, format_flag, request, succeeded
-from .cli import FILE, HELP, JSON, PRETTY, RAW, Command, Context, Option
 from .client import ViciError
+from .command import FILE, HELP, JSON, PRETTY, RAW, Command, Context, Option
 from .control import initiate, install, redirect, rekey, terminate, uninstall
 from .getopt import EOF, NO_ARG, OPTIONAL_ARG, REQUIRED_ARG
 from .listings import flush_certs, list_algs, list_authorities, list_certs, list_conns, list_pols, list_pools, list_sas

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from . import render
 from .base import Fmt, dump_msg, format_flag, int_arg, register, request, succeeded
-from .cli import Context
+from .command import Context
 from .getopt import EOF
 from .message import Message
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from . import jsonout, render
 from .base import Fmt, dump_msg, emit_json, format_flag, int_arg, register, request
-from .cli import Context
+from .command import Context
 from .getopt import EOF
 from .message import Message
 from .waiting import watch_sas
@@ -215,7 +215,7 @@ def list_certs(ctx: Context) -> int:
 
     def cb(_name: str, ev: Message) -> None:
         if fmt.json:
-            item = certs.json_of(ev, ctx.err)
+            item = jsonout.cert(ev, ctx.err)
             if item is not None:
                 collected.append(item)
         elif fmt.raw:

@@ -15,8 +15,8 @@ import stat
 
 from . import keys
 from .chunk import from_base64, from_hex, path_dirname, tokens
-from .cli import Context
 from .client import ViciError, log
+from .command import Context
 from .message import Message, dump, iter_items, text
 from .settings import Settings
 

@@ -11,8 +11,8 @@ import time
 
 from . import jsonout, render
 from .base import Fmt, dump_msg, format_flag, register, request
-from .cli import Context
 from .client import Connection, ViciError
+from .command import Context
 from .getopt import EOF
 from .message import Message
 
@@ -88,7 +88,7 @@ def watch_sas(ctx: Context, msg: Message, fmt: Fmt, interval: float) -> int:
 
 
 def _with_conn(ctx: Context, conn: Connection) -> Context:
-    return Context(ctx.command, ctx.getopt, conn, ctx.strongswan, ctx.swanctl_dir, ctx.debug)
+    return Context(ctx.command, ctx.getopt, conn, ctx.strongswan, ctx.swanctl_dir, ctx.debug, ctx.commands)
 
 
 class _SigintFlag:
