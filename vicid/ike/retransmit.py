@@ -11,7 +11,6 @@ With the defaults (4 s, 1.8, 5 tries) a request is sent at 0, 4, 11.2, 24.16, 47
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -41,18 +40,6 @@ class Retransmission:
         if self.base <= 1 or self.timeout <= 0:
             return 0
         return int(math.log(UINT32_MAX / (1000.0 * self.timeout)) / math.log(self.base))
-
-    @classmethod
-    def from_getter(cls, opt: Callable[[str], str | None]) -> Retransmission:
-        from vicid.ike.settings import _float, _int
-
-        return cls(
-            timeout=_float(opt("retransmit_timeout"), 4.0),
-            base=_float(opt("retransmit_base"), 1.8),
-            tries=_int(opt("retransmit_tries"), 5),
-            jitter=min(_int(opt("retransmit_jitter"), 0), JITTER_MAX),
-            limit=float(_int(opt("retransmit_limit"), 0)),
-        )
 
 
 def timeout_ms(attempt: int, settings: Retransmission, rng: _Random | None) -> int:

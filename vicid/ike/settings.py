@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vicid.ike.retransmit import Retransmission
+from vicid.ike.retransmit import JITTER_MAX, Retransmission
 
 Getter = Callable[[str, str | None], str | None]
 NS = "charon"
@@ -47,6 +47,49 @@ def _time(raw: str | None, default: float) -> float:
         return default
 
 
+def _retransmission(opt: Callable[[str], str | None]) -> Retransmission:
+    """charon.retransmit_timeout/base/tries/jitter/limit."""
+    return Retransmission(
+        timeout=_float(opt("retransmit_timeout"), 4.0),
+        base=_float(opt("retransmit_base"), 1.8),
+        tries=_int(opt("retransmit_tries"), 5),
+        jitter=min(_int(opt("retransmit_jitter"), 0), JITTER_MAX),
+        limit=float(_int(opt("retransmit_limit"), 0)),
+    )
+
+
+_TLS_VERSIONS = {"1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
+
+
+@dataclass(frozen=True)
+class EapTlsSettings:
+    """``charon.plugins.eap-tls.*`` and libtls' ``charon.tls.version_min/max`` (falling back
+    to ``libtls.*`` as charon's settings do); TLS versions as wire numbers (0x0303 = 1.2)."""
+
+    fragment_size: int = 1024
+    max_message_count: int = 32
+    include_length: bool = True
+    version_min: int = 0x0303
+    version_max: int = 0x0303  # charon 6.1 still defaults to TLS 1.2 for EAP
+
+    @classmethod
+    def from_getter(cls, get: Getter) -> EapTlsSettings:
+        d = cls()
+
+        def tls(name: str, default: int) -> int:
+            raw = get(f"{NS}.tls.{name}", None) or get(f"libtls.{name}", None)
+            return _TLS_VERSIONS.get((raw or "").strip(), default)
+
+        vmin, vmax = tls("version_min", d.version_min), tls("version_max", d.version_max)
+        return cls(
+            fragment_size=_int(get(f"{NS}.plugins.eap-tls.fragment_size", None), d.fragment_size),
+            max_message_count=_int(get(f"{NS}.plugins.eap-tls.max_message_count", None), d.max_message_count),
+            include_length=_bool(get(f"{NS}.plugins.eap-tls.include_length", None), True),
+            version_min=min(vmin, vmax),
+            version_max=vmax,
+        )
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Everything the sans-I/O engine reads from ``charon.*`` (defaults as charon 6.1)."""
@@ -80,6 +123,8 @@ class EngineSettings:
     spi_min: int = 0xC0000000
     spi_max: int = 0xCFFFFFFF
     nonce_size: int = 32
+    eap_tls: EapTlsSettings = field(default_factory=EapTlsSettings)
+    request_dns: bool = True  # charon's resolve plugin is loaded: ask for DNS servers with a vip
     # vicid extensions (not charon options)
     esp_v3_tfc: bool = True  # the datapath supports ESPv3 TFC padding (kernel-netlink does)
     invalid_ike_spi_rate: int = 1  # INVALID_IKE_SPI replies per second (RFC 7296 §2.21.4), 0 = off
@@ -105,7 +150,7 @@ class EngineSettings:
         block = _int(opt("block_threshold"), d.block_threshold)
         cookie_ip = _int(opt("cookie_threshold_ip"), d.cookie_threshold_ip)
         return cls(
-            retransmit=Retransmission.from_getter(opt),
+            retransmit=_retransmission(opt),
             fragment_size=_int(opt("fragment_size"), d.fragment_size),
             fragment_size_v4=_int(opt("fragment_size_v4"), 0),
             fragment_size_v6=_int(opt("fragment_size_v6"), 0),
@@ -133,8 +178,18 @@ class EngineSettings:
             replay_window=_int(opt("replay_window"), d.replay_window),
             spi_min=_int(opt("spi_min"), d.spi_min),
             spi_max=_int(opt("spi_max"), d.spi_max),
+            eap_tls=EapTlsSettings.from_getter(get),
             invalid_ike_spi_rate=_int(opt("invalid_ike_spi_rate"), d.invalid_ike_spi_rate),
+            request_dns=_resolve_loaded(opt("load"), opt("plugins.resolve.load")),
         )
 
 
-__all__ = ["EngineSettings", "Getter", "_bool", "_float", "_int", "_time"]
+__all__ = ["EapTlsSettings", "EngineSettings", "Getter", "_bool", "_float", "_int", "_time"]
+
+
+def _resolve_loaded(load: str | None, plugin_load: str | None) -> bool:
+    """Whether charon would load its resolve plugin: named in ``charon.load`` if that is set,
+    else unless ``charon.plugins.resolve.load`` says no."""
+    if load:
+        return "resolve" in load.replace(",", " ").replace("!", " ").split()
+    return _bool(plugin_load, True)
