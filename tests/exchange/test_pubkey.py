@@ -109,7 +109,7 @@ def test_rsa_pss_by_config():
     lab.carol.peers[:] = [lab.carol_peer]
     lab.run()
     assert lab.established()
-    assert "authentication of 'carol.example.org' with RSA_EMSA_PSS_SHA256_SALT_32 " \
+    assert "authentication of 'carol.example.org' with RSA_EMSA_PSS_SHA2_256_SALT_32 " \
            "successful" in messages(lab.moon)
 
 

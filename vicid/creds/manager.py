@@ -16,14 +16,16 @@ callers other than the signing key object itself, which stays inside the authent
 from __future__ import annotations
 
 import datetime
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
 
+from vicid.creds.ocsp import Fetcher, OcspContext
 from vicid.creds.revocation import check_online
-from vicid.creds.store import CertType, CredStore, PrivateKey, public_key_id
+from vicid.creds.store import Certificate, CertType, CredStore, PrivateKey, X509Flag, public_key_id
 from vicid.creds.trust import (
     ChainResult,
     Log,
@@ -67,9 +69,15 @@ class LocalKey:
 class CredentialManager:
     """Lookups over a CredStore; ``clock`` gives the wall-clock time for validity checks."""
 
-    def __init__(self, store: CredStore | None, clock: Callable[[], datetime.datetime] = utc_now) -> None:
+    def __init__(self, store: CredStore | None, clock: Callable[[], datetime.datetime] = utc_now, *,
+                 fetcher: Fetcher | None = None, fetch_timeout: float = 10.0, enable_ocsp: bool = True,
+                 enable_crl: bool = True, nonce: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self.store = store if store is not None else CredStore()
         self.clock = clock
+        # the revocation plugin's settings and the shell's blocking fetch (None: never fetch)
+        self.fetcher, self.fetch_timeout = fetcher, fetch_timeout
+        self.enable_ocsp, self.enable_crl = enable_ocsp, enable_crl
+        self.nonce = nonce
 
     # --- pools ------------------------------------------------------------------------------
     def trusted_certs(self, extra: Iterable[x509.Certificate] = ()) -> list[x509.Certificate]:
@@ -95,7 +103,27 @@ class CredentialManager:
                     crls: Iterable[x509.CertificateRevocationList] = ()) -> TrustStore:
         uris = {a.cacert.parsed.subject.public_bytes(): list(a.crl_uris)
                 for a in self.store.authorities.values() if a.crl_uris}
-        return TrustStore(self.trusted_certs(trusted), list(untrusted), self.crls(crls), uris)
+        store = TrustStore(self.trusted_certs(trusted), list(untrusted), self.crls(crls), uris)
+        store.ocsp_signers = [c.parsed for c in self.store.certs
+                              if c.type == CertType.X509 and c.flag == X509Flag.OCSP]
+        store.ocsp = OcspContext(
+            uris={public_key_id(a.cacert.parsed.public_key()): list(a.ocsp_uris)
+                  for a in self.store.authorities.values() if a.ocsp_uris},
+            cached=[c.der for c in self.store.cache if c.type == CertType.OCSP_RESPONSE],
+            fetch=self.fetcher, timeout=self.fetch_timeout, nonce=self.nonce, cache=self.cache_ocsp,
+            enable_ocsp=self.enable_ocsp, enable_crl=self.enable_crl)
+        return store
+
+    def cache_ocsp(self, der: bytes, response: Any) -> None:
+        """``cache_cert`` for a fresh OCSP response: it replaces cached ones on the same certificates."""
+        ids = {(r.serial_number, r.issuer_key_hash) for r in response.responses}
+        kept = []
+        for cert in self.store.cache:
+            if cert.type == CertType.OCSP_RESPONSE and cert.parsed is not None and \
+                    {(r.serial_number, r.issuer_key_hash) for r in cert.parsed.responses} <= ids:
+                continue
+            kept.append(cert)
+        self.store.cache[:] = [*kept, Certificate(CertType.OCSP_RESPONSE, der, X509Flag.NONE, response)]
 
     def ca_certs(self, extra: Iterable[x509.Certificate] = ()) -> list[x509.Certificate]:
         return [c for c in self.trusted_certs(extra) if is_ca(c)]

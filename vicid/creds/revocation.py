@@ -5,7 +5,7 @@ loaded over vici (``x509crl/``), received in CERT payloads, or fetched into the 
 counts only if the issuer's signature on it verifies. The serial number listed means REVOKED
 (the chain fails whatever ``revocation`` says); a CRL past its nextUpdate is STALE; no CRL is
 SKIPPED, or FAILED if a CRL URI was known (distribution point or authority ``crl_uris``) but
-nothing could be had. OCSP responses are not evaluated here (status SKIPPED).
+nothing could be had. OCSP (``ocsp.py``) is asked first for each link, as charon does.
 """
 
 from __future__ import annotations
@@ -74,27 +74,57 @@ def check_crl(subject: x509.Certificate, issuer: x509.Certificate, store: TrustS
     return Validation.GOOD
 
 
+def _link_status(subject: x509.Certificate, issuer: x509.Certificate, store: TrustStore,
+                 now: datetime.datetime, log: Log) -> tuple[bool, Validation]:
+    """``validate_online`` for one link: (not revoked, the CRL_VALIDATION it records).
+
+    OCSP first; GOOD ends the check (and satisfies a CRL constraint too). Otherwise the CRL
+    decides, and where no CRL was used the OCSP result stands in for it."""
+    from vicid.creds.ocsp import OcspContext, check_ocsp
+
+    ctx = store.ocsp if store.ocsp is not None else OcspContext()
+    ocsp_status = Validation.SKIPPED
+    if ctx.enable_ocsp:
+        ocsp_status = check_ocsp(subject, issuer, store, now, log)
+        if ocsp_status == Validation.GOOD:
+            log("CFG", 1, "certificate status is good")
+            return True, Validation.GOOD
+        if ocsp_status in (Validation.REVOKED, Validation.ON_HOLD):
+            return False, ocsp_status
+        if ocsp_status == Validation.SKIPPED:
+            log("CFG", 2, "ocsp check skipped, no ocsp found")
+        elif ocsp_status == Validation.STALE:
+            log("CFG", 1, "ocsp information stale, fallback to crl")
+        else:
+            log("CFG", 1, "ocsp check failed, fallback to crl")
+    if not ctx.enable_crl:
+        return True, ocsp_status
+    status = check_crl(subject, issuer, store, now, log)
+    if status in (Validation.REVOKED, Validation.ON_HOLD):
+        return False, status
+    if status == Validation.GOOD:
+        log("CFG", 1, "certificate status is good")
+    elif status == Validation.STALE:
+        log("CFG", 1, "certificate status is unknown, crl is stale")
+    else:
+        log("CFG", 1, "certificate status is not available")
+    return True, ocsp_status if status == Validation.SKIPPED else status
+
+
 def check_online(result: ChainResult, store: TrustStore, now: datetime.datetime,
                  log: Log) -> bool:
     """``validate_online`` for every link; False if any certificate is revoked.
 
-    The CRL validation of the end entity's link is recorded for ``revocation = strict|ifuri``
-    constraints (the weakest result along the chain, as charon's auth rules add up)."""
+    The validation of each link is recorded for ``revocation = strict|ifuri`` constraints (the
+    weakest result along the chain, as charon's auth rules add up)."""
     worst: Validation | None = None
     for subject, issuer, _anchor in chain_pairs(result):
         log("CFG", 1, f'checking certificate status of "{subject_text(subject)}"')
-        status = check_crl(subject, issuer, store, now, log)
-        if status in (Validation.REVOKED, Validation.ON_HOLD):
+        ok, status = _link_status(subject, issuer, store, now, log)
+        if not ok:
             return False
-        if status == Validation.GOOD:
-            log("CFG", 1, "certificate status is good")
-        elif status == Validation.STALE:
-            log("CFG", 1, "certificate status is unknown, crl is stale")
-        else:
-            log("CFG", 1, "certificate status is not available")
         worst = status if worst is None else max(worst, status)
     result.crl_validation = worst
-    result.ocsp_validation = Validation.SKIPPED
     return True
 
 

@@ -111,6 +111,13 @@ KEY_TYPES = {
     "RSA": rsa.RSAPrivateKey, "ECDSA": ec.EllipticCurvePrivateKey, "DSA": dsa.DSAPrivateKey,
     "ED25519": ed25519.Ed25519PrivateKey, "ED448": ed448.Ed448PrivateKey,
 }
+try:  # FIPS 204 (cryptography >= 47): PKCS#8 ML-DSA keys load with type "any"
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    KEY_TYPES.update({"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey,
+                      "ML_DSA_87": mldsa.MLDSA87PrivateKey})
+except ImportError:  # pragma: no cover - older cryptography
+    pass
 
 
 class CredStore:

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -184,6 +185,8 @@ class TrustStore:
     untrusted: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
     crl_uris: dict[bytes, list[str]] = field(default_factory=dict)  # CA subject DER -> URIs
+    ocsp_signers: list[x509.Certificate] = field(default_factory=list)  # loaded as x509ocsp
+    ocsp: Any = None  # vicid.creds.ocsp.OcspContext: responder URIs, response cache, fetcher
 
     def issuer_of(self, cert: x509.Certificate, trusted: bool) -> x509.Certificate | None:
         """``get_issuer_cert``: a certificate of that pool that issued ``cert``."""

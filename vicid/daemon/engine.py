@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from vicid.daemon.fetch import revocation_credmgr
 from vicid.daemon.ike_socket import IkeSocket, open_ike_sockets, source_for
 from vicid.ike import effects as fx
 from vicid.ike.config import ChildConfig, PeerConfig
@@ -75,6 +76,7 @@ class EngineRunner:
         self.settings = EngineSettings.from_get(settings.get)
         self.manager = IkeSaManager(self.settings, state.ke, SystemRng(), peers=state.conns.configs,
                                     creds=state.creds)
+        self.manager.ctx.credmgr = revocation_credmgr(state.creds, settings)
         self.port = settings.get_int(f"{NS}.port", 500)
         self.port_nat_t = settings.get_int(f"{NS}.port_nat_t", 4500)
         self.sockets: list[IkeSocket] = []

@@ -81,7 +81,8 @@ class Issued:
 def issue(cn: str, key: Any, issuer: Issued | None = None, *, ca: bool = False, path_len: int | None = None,
           san: list[str] = (), not_before: datetime.datetime | None = None,
           not_after: datetime.datetime | None = None, key_usage: x509.KeyUsage | None = None,
-          serial: int | None = None, crl_uri: str | None = None) -> Issued:
+          serial: int | None = None, crl_uri: str | None = None, ocsp_uri: str | None = None,
+          eku: list[x509.ObjectIdentifier] = ()) -> Issued:
     subject = name(cn)
     signer = issuer.key if issuer else key
     builder = (x509.CertificateBuilder().subject_name(subject)
@@ -99,6 +100,11 @@ def issue(cn: str, key: Any, issuer: Issued | None = None, *, ca: bool = False, 
     if crl_uri:
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             [x509.UniformResourceIdentifier(crl_uri)], None, None, None)]), critical=False)
+    if ocsp_uri:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_uri))]), critical=False)
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     if issuer is not None:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(

@@ -81,7 +81,7 @@ def test_scheme_selection_follows_charon():
     assert [s.name for s in sig.select_schemes(rsa2048, {2, 3, 4})] == [
         "RSA_EMSA_PKCS1_SHA2_256", "RSA_EMSA_PKCS1_SHA2_384", "RSA_EMSA_PKCS1_SHA2_512"]
     assert [s.log_name() for s in sig.select_schemes(rsa2048, {2, 3, 4}, rsa_pss=True)][:2] == [
-        "RSA_EMSA_PSS_SHA256_SALT_32", "RSA_EMSA_PSS_SHA384_SALT_48"]
+        "RSA_EMSA_PSS_SHA2_256_SALT_32", "RSA_EMSA_PSS_SHA2_384_SALT_48"]
     assert [s.name for s in sig.select_schemes(p384, {2, 3, 4})] == ["ECDSA_WITH_SHA384_DER",
                                                                       "ECDSA_WITH_SHA512_DER"]
     assert sig.select_schemes(keygen("ed25519"), {2, 3, 4}) == []  # peer lacks "identity"
@@ -98,7 +98,7 @@ def test_classic_ecdsa_is_raw_r_s():
 
 def test_constraints_parse_like_charon():
     plain, ike = sig.parse_constraints("rsa/pss-sha256")
-    assert [s.log_name() for s in ike] == ["RSA_EMSA_PSS_SHA256_SALT_32"]
+    assert [s.log_name() for s in ike] == ["RSA_EMSA_PSS_SHA2_256_SALT_32"]
     plain, ike = sig.parse_constraints("ecdsa-sha384-ike:ecdsa-sha256")
     assert [s.name for s in plain] == ["ECDSA_WITH_SHA384_DER", "ECDSA-384"]
     assert [s.name for s in ike] == ["ECDSA_WITH_SHA256_DER", "ECDSA-256"]

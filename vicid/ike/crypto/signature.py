@@ -35,6 +35,7 @@ _HASHES = {HASH_SHA1: hashes.SHA1, HASH_SHA256: hashes.SHA256, HASH_SHA384: hash
            HASH_SHA512: hashes.SHA512}
 _HASH_OIDS = {HASH_SHA1: "1.3.14.3.2.26", HASH_SHA256: "2.16.840.1.101.3.4.2.1",
               HASH_SHA384: "2.16.840.1.101.3.4.2.2", HASH_SHA512: "2.16.840.1.101.3.4.2.3"}
+_HASH_UPPER = {HASH_SHA1: "SHA1", HASH_SHA256: "SHA2_256", HASH_SHA384: "SHA2_384", HASH_SHA512: "SHA2_512"}
 _HASH_LEN = {HASH_SHA1: 20, HASH_SHA256: 32, HASH_SHA384: 48, HASH_SHA512: 64}
 OID_PSS, OID_MGF1 = "1.2.840.113549.1.1.10", "1.2.840.113549.1.1.8"
 ASN1_NULL, ASN1_INTEGER, ASN1_SEQUENCE = 0x05, 0x02, 0x30
@@ -61,8 +62,8 @@ class Scheme:
 
     def log_name(self) -> str:
         """How charon logs the scheme (PSS with hash and salt, ``%N_%N_SALT_%zd``)."""
-        if self.pss:
-            return f"RSA_EMSA_PSS_{HASH_NAMES[self.hash_id].upper()}_SALT_{self.salt_len}"
+        if self.pss:  # hash_algorithm_short_names_upper, as charon 6.1 logs it (tests/vectors)
+            return f"RSA_EMSA_PSS_{_HASH_UPPER[self.hash_id]}_SALT_{self.salt_len}"
         return self.name
 
 

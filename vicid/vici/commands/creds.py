@@ -166,11 +166,14 @@ def _cert_body(store: CredStore, cert: Certificate) -> Body:
 
 def flush_certs(state: Any, req: Request) -> Body:
     text = req.str("type")
+    wanted = "ANY"
     if text:
         parsed_type = cert_type_from(text, "ANY")
         if isinstance(parsed_type, str):
             return reply(f"invalid certificate type '{text}'")
-    _creds(state).cache.clear()
+        wanted = parsed_type[0]
+    cache = _creds(state).cache
+    cache[:] = [c for c in cache if wanted not in ("ANY", c.type.value)]  # flush_cache(type)
     return reply()
 
 

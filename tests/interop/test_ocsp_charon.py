@@ -1,0 +1,92 @@
+"""Acceptance (issue #9): vicid checks charon's certificate by OCSP.
+
+charon 6.1 (carol) initiates with a certificate whose AIA names an OCSP responder; the
+responder (tests/unit/creds/ocsp_responder.py, cryptography.x509.ocsp) listens on 127.0.0.1
+inside moon's namespace, where vicid responds to IKE. A good status brings the tunnel up and
+the response is cached (listed as OCSP_RESPONSE); a revoked one is refused with charon's
+messages. The request carries a nonce, which the responder echoes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+
+from tests.unit.creds.ocsp_responder import HttpResponder, Responder, loopback_socket
+
+from .test_certs_charon import ca, issue, keygen, start_pair, swanctl_conf, write_node
+from .test_ike_charon import established, vicid_sas
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.mark.parametrize("status", ["good", "revoked"])
+def test_charon_certificate_checked_by_ocsp(
+    status, tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl
+):
+    sock = loopback_socket(netns_pair.moon.netns)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/ocsp"
+    authority = ca("vicid interop CA", "p256")
+    moon = issue("moon.example.org", keygen("ecdsa"), authority, san=["moon.example.org"])
+    carol = issue("carol.example.org", keygen("ecdsa"), authority, san=["carol.example.org"], ocsp_uri=url)
+    responder = Responder(authority, statuses={carol.cert.serial_number: status})
+    responder.now = (
+        carol.cert.not_valid_before_utc + (carol.cert.not_valid_after_utc - carol.cert.not_valid_before_utc) / 30
+    )  # ~ real now
+    server = HttpResponder(responder, sock, "127.0.0.1")
+    try:
+        moon_dir = write_node(
+            tmp_path / "moon",
+            "moon",
+            moon,
+            authority,
+            swanctl_conf(
+                "192.0.2.2",
+                "192.0.2.3",
+                "moon.example.org",
+                "carol.example.org",
+                "198.51.100.0/24",
+                "203.0.113.0/24",
+                "moon.pem",
+                extra_remote="revocation = strict",
+            ),
+        )
+        carol_dir = write_node(
+            tmp_path / "carol",
+            "carol",
+            carol,
+            authority,
+            swanctl_conf(
+                "192.0.2.3",
+                "192.0.2.2",
+                "carol.example.org",
+                "moon.example.org",
+                "203.0.113.0/24",
+                "198.51.100.0/24",
+                "carol.pem",
+            ),
+        )
+        vicid, _charon, res = start_pair(
+            "charon", moon_dir, carol_dir, netns_pair, charon_factory, vicid_factory, rootfs_swanctl
+        )
+    finally:
+        server.close()
+    log = vicid.log_text()
+    assert len(responder.requests) == 1
+    request = x509.ocsp.load_der_ocsp_request(responder.requests[0])
+    assert request.serial_number == carol.cert.serial_number
+    assert request.extensions.get_extension_for_class(x509.OCSPNonce)
+    assert f"requesting ocsp status from '{url}' ..." in log
+    assert 'ocsp response correctly signed by "C=CH, O=vicid test, CN=vicid interop CA"' in log
+    if status == "good":
+        assert res.returncode == 0, res.stdout + res.stderr + log[-3000:]
+        ike = established(vicid_sas(rootfs_swanctl, vicid), "certs")
+        assert ike["remote-id"] == "carol.example.org"
+        assert "certificate status is good" in log
+        listed = rootfs_swanctl(vicid.vici_uri, "--list-certs", "--type", "ocsp_response", check=True).stdout
+        assert "ocsp" in listed.lower(), listed
+    else:
+        assert res.returncode != 0
+        assert "certificate was revoked on" in log and "reason: key compromise" in log
+        assert "no trusted ECDSA public key found for 'carol.example.org'" in log
+        assert "received AUTHENTICATION_FAILED notify error" in res.stdout + res.stderr
