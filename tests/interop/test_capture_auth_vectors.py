@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from .test_certs_charon import ca, issue, keygen, start_pair, swanctl_conf, write_node
+from .test_certs_charon import ca, carol_swanctl_conf, issue, keygen, start_pair, write_pair
 
 pytestmark = pytest.mark.interop
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -59,31 +59,7 @@ def test_capture(kind, tmp_path, netns_pair, charon_factory, vicid_factory, root
     authority = ca("vicid interop CA", "p256")
     moon = issue("moon.example.org", keygen("ecdsa"), authority, san=["moon.example.org"])
     carol = issue("carol.example.org", keygen(key_kind), authority, san=["carol.example.org"])
-    moon_dir = write_node(
-        tmp_path / "moon",
-        "moon",
-        moon,
-        authority,
-        swanctl_conf(
-            "192.0.2.2",
-            "192.0.2.3",
-            "moon.example.org",
-            "carol.example.org",
-            "198.51.100.0/24",
-            "203.0.113.0/24",
-            "moon.pem",
-        ),
-    )
-    carol_conf = swanctl_conf(
-        "192.0.2.3",
-        "192.0.2.2",
-        "carol.example.org",
-        "moon.example.org",
-        "203.0.113.0/24",
-        "198.51.100.0/24",
-        "carol.pem",
-    ).replace("auth = pubkey\n            certs = carol.pem", f"auth = {auth}\n            certs = carol.pem")
-    carol_dir = write_node(tmp_path / "carol", "carol", carol, authority, carol_conf)
+    moon_dir, carol_dir = write_pair(tmp_path, authority, moon, carol, carol_conf=carol_swanctl_conf(auth))
     conf = (carol_dir / "strongswan.conf").read_text()
     conf = re.sub(r"ike = \d", "ike = 4", conf)
     conf = re.sub(r"enc = \d", "enc = 3", conf)

@@ -81,16 +81,29 @@ def write_node(d: Path, name: str, issued, cacert, conf: str, crls=()) -> Path:
     return d
 
 
+def write_pair(tmp: Path, authority, moon, carol, *, moon_extra: str = "", carol_conf: str | None = None,
+               moon_crls=()) -> tuple[Path, Path]:
+    """moon's and carol's swanctl directories for a net-to-net `certs` connection; ``moon_extra``
+    goes into moon's remote section, ``carol_conf`` replaces carol's swanctl.conf."""
+    moon_dir = write_node(tmp / "moon", "moon", moon, authority, swanctl_conf(
+        "192.0.2.2", "192.0.2.3", "moon.example.org", "carol.example.org", "198.51.100.0/24",
+        "203.0.113.0/24", "moon.pem", extra_remote=moon_extra), moon_crls)
+    carol_dir = write_node(tmp / "carol", "carol", carol, authority, carol_conf or carol_swanctl_conf())
+    return moon_dir, carol_dir
+
+
+def carol_swanctl_conf(auth: str = "pubkey") -> str:
+    conf = swanctl_conf("192.0.2.3", "192.0.2.2", "carol.example.org", "moon.example.org", "203.0.113.0/24",
+                        "198.51.100.0/24", "carol.pem")
+    pubkey = "auth = pubkey\n            certs = carol.pem"
+    return conf.replace(pubkey, pubkey.replace("pubkey", auth, 1), 1)
+
+
 def make_pki(tmp: Path, kind: str, *, carol_ca=None, moon_crls=()) -> tuple[Path, Path, object]:
     authority = ca("vicid interop CA", "p256")
     moon = issue("moon.example.org", keygen(kind), authority, san=["moon.example.org"])
     carol = issue("carol.example.org", keygen(kind), carol_ca or authority, san=["carol.example.org"])
-    moon_dir = write_node(tmp / "moon", "moon", moon, authority, swanctl_conf(
-        "192.0.2.2", "192.0.2.3", "moon.example.org", "carol.example.org", "198.51.100.0/24",
-        "203.0.113.0/24", "moon.pem"), moon_crls)
-    carol_dir = write_node(tmp / "carol", "carol", carol, authority, swanctl_conf(
-        "192.0.2.3", "192.0.2.2", "carol.example.org", "moon.example.org", "203.0.113.0/24",
-        "198.51.100.0/24", "carol.pem"))
+    moon_dir, carol_dir = write_pair(tmp, authority, moon, carol, moon_crls=moon_crls)
     return moon_dir, carol_dir, carol
 
 

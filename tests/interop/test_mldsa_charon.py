@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_certs_charon import ca, issue, keygen, swanctl_conf, write_node
+from .test_certs_charon import ca, issue, keygen, write_pair
 from .test_ike_charon import established, vicid_sas
 from .test_tunnel_charon import ping
 
@@ -24,37 +24,7 @@ def _pki(tmp_path):
     authority = ca("vicid interop ML-DSA CA", "mldsa65")
     moon = issue("moon.example.org", keygen("mldsa65"), authority, san=["moon.example.org"])
     carol = issue("carol.example.org", keygen("mldsa65"), authority, san=["carol.example.org"])
-    moon_dir = write_node(
-        tmp_path / "moon",
-        "moon",
-        moon,
-        authority,
-        swanctl_conf(
-            "192.0.2.2",
-            "192.0.2.3",
-            "moon.example.org",
-            "carol.example.org",
-            "198.51.100.0/24",
-            "203.0.113.0/24",
-            "moon.pem",
-        ),
-    )
-    carol_dir = write_node(
-        tmp_path / "carol",
-        "carol",
-        carol,
-        authority,
-        swanctl_conf(
-            "192.0.2.3",
-            "192.0.2.2",
-            "carol.example.org",
-            "moon.example.org",
-            "203.0.113.0/24",
-            "198.51.100.0/24",
-            "carol.pem",
-        ),
-    )
-    return moon_dir, carol_dir
+    return write_pair(tmp_path, authority, moon, carol)
 
 
 @pytest.mark.parametrize("initiator", ["vicid", "charon"])

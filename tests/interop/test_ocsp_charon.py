@@ -14,7 +14,7 @@ from cryptography import x509
 
 from tests.unit.creds.ocsp_responder import HttpResponder, Responder, loopback_socket
 
-from .test_certs_charon import ca, issue, keygen, start_pair, swanctl_conf, write_node
+from .test_certs_charon import ca, issue, keygen, start_pair, write_pair
 from .test_ike_charon import established, vicid_sas
 
 pytestmark = pytest.mark.interop
@@ -35,37 +35,7 @@ def test_charon_certificate_checked_by_ocsp(
     )  # ~ real now
     server = HttpResponder(responder, sock, "127.0.0.1")
     try:
-        moon_dir = write_node(
-            tmp_path / "moon",
-            "moon",
-            moon,
-            authority,
-            swanctl_conf(
-                "192.0.2.2",
-                "192.0.2.3",
-                "moon.example.org",
-                "carol.example.org",
-                "198.51.100.0/24",
-                "203.0.113.0/24",
-                "moon.pem",
-                extra_remote="revocation = strict",
-            ),
-        )
-        carol_dir = write_node(
-            tmp_path / "carol",
-            "carol",
-            carol,
-            authority,
-            swanctl_conf(
-                "192.0.2.3",
-                "192.0.2.2",
-                "carol.example.org",
-                "moon.example.org",
-                "203.0.113.0/24",
-                "198.51.100.0/24",
-                "carol.pem",
-            ),
-        )
+        moon_dir, carol_dir = write_pair(tmp_path, authority, moon, carol, moon_extra="revocation = strict")
         vicid, _charon, res = start_pair(
             "charon", moon_dir, carol_dir, netns_pair, charon_factory, vicid_factory, rootfs_swanctl
         )
