@@ -20,6 +20,7 @@ setup(
         "cryptography>=46,<51",
         "pqcrypto>=0.3,<2",
         "pyroute2>=0.9,<0.10",
+        "pyOpenSSL>=25,<27",  # EAP-TLS: TLS over memory BIOs with keying material exporters
     ],
     extras_require={
         "test": [

@@ -80,9 +80,12 @@ class EapBase(Authenticator):
         sa.log("IKE", 1, f"authentication of '{sa.my_id}' (myself) with {EAP_CLASS}")
         msg.add(AuthPayload(AuthMethod.PSK, psk_auth(sa.keymat.prf, self._secret(True), self.ctx.octets(True))))
 
-    def _take_msk(self) -> str:
+    def _take_msk(self) -> str | None:
+        """``get_msk``: "" or "no " for the log line; None if the method owes an MSK it lacks."""
         assert self.method is not None
         self.msk = self.method.msk()
+        if self.msk is None and self.method.derives_msk:
+            return None
         return "" if self.msk is not None else "no "
 
     def _load(self, eap_type: int, is_server: bool) -> EapMethod | None:
@@ -105,6 +108,7 @@ class EapServer(EapBase):
             info.auth_class = AuthClass.EAP
             assert self.method is not None
             info.eap_type = self.method.eap_type
+            self.method.merge_auth(info)
             return Result.NEED_MORE
         if self.method is None:
             self.out = self._initiate(do_identity=True)
@@ -165,6 +169,9 @@ class EapServer(EapBase):
             if isinstance(method, IdentityMethod):
                 return self._identity_done(method)
             established = self._take_msk()
+            if established is None:
+                sa.log("IKE", 1, "failed to establish MSK")
+                return EapPacket(FAILURE, packet.identifier)
             sa.log("IKE", 1, f"EAP method {eap_type_name(method.eap_type)} succeeded, "
                              f"{established}MSK established")
             self.eap_complete = True
@@ -212,6 +219,9 @@ class EapClient(EapBase):
                 sa.log("IKE", 1, "received unexpected EAP_SUCCESS")
                 return Result.FAILED
             established = self._take_msk()
+            if established is None:
+                sa.log("IKE", 1, "received EAP_SUCCESS but failed to establish MSK")
+                return Result.FAILED
             sa.log("IKE", 1, f"EAP method {eap_type_name(self.method.eap_type)} succeeded, "
                              f"{established}MSK established")
             self.info.eap_type = self.method.eap_type

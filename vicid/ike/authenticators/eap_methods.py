@@ -1,11 +1,13 @@
-"""EAP methods inside IKEv2 (RFC 3748 framing): Identity, MD5-Challenge (RFC 3748 §5.4) and
-MS-CHAPv2 (RFC 2759, draft-kamath-pppext-eap-mschapv2), as charon's eap-identity, eap-md5 and
-eap-mschapv2 plugins speak them.
+"""EAP methods inside IKEv2 (RFC 3748 framing): Identity, MD5-Challenge (RFC 3748 §5.4),
+MS-CHAPv2 (RFC 2759, :mod:`.mschapv2`) and EAP-TLS (RFC 5216/9190, :mod:`.eap_tls`), as
+charon's eap-identity, eap-md5, eap-mschapv2 and eap-tls plugins speak them.
 
 A method object is made per role (``server``/``peer``); ``initiate()`` (server) and
 ``process(packet)`` return ``(status, reply packet)``; ``msk()`` gives the MSK (a Secret) for
-methods that derive one. Shared secrets come from the CredStore (type EAP) for the pair of
-identities, as ``get_shared(SHARED_EAP, me, other)``; they are never logged.
+methods that derive one (``derives_msk``: no MSK then fails the round, charon's FAILED from
+``get_msk``); ``merge_auth(info)`` adds what the method proved to the round (``get_auth``).
+Shared secrets come from the CredStore (type EAP) for the pair of identities, as
+``get_shared(SHARED_EAP, me, other)``; they are never logged.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def shared_eap_key(sa: IkeSa, me: Identification, other: Identification) -> Secr
 class EapMethod:
     eap_type = 0
     mutual = False
+    derives_msk = False
 
     def __init__(self, sa: IkeSa, server: Identification, peer: Identification, is_server: bool) -> None:
         self.sa = sa
@@ -83,6 +86,9 @@ class EapMethod:
 
     def msk(self) -> Secret | None:
         return None
+
+    def merge_auth(self, info) -> None:
+        """Add what the method established (EAP identity, certificates) to the AuthInfo."""
 
     def _new_identifier(self) -> int:
         while True:
@@ -163,10 +169,12 @@ class Md5Method(EapMethod):
 def create_method(sa: IkeSa, eap_type: int, server: Identification, peer: Identification,
                   is_server: bool) -> EapMethod | None:
     """``eap_manager->create_instance``: the methods vicid provides."""
+    from vicid.ike.authenticators.eap_tls import TlsMethod
     from vicid.ike.authenticators.mschapv2 import MsChapV2Method
 
-    cls = {EAP_IDENTITY: IdentityMethod, EAP_MD5: Md5Method, EAP_MSCHAPV2: MsChapV2Method}.get(eap_type)
+    cls = {EAP_IDENTITY: IdentityMethod, EAP_MD5: Md5Method, EAP_MSCHAPV2: MsChapV2Method,
+           EAP_TLS: TlsMethod}.get(eap_type)
     return cls(sa, server, peer, is_server) if cls else None
 
 
-SUPPORTED = [EAP_MD5]  # offered in EAP-Nak; MS-CHAPv2 is not implemented yet
+SUPPORTED = [EAP_MD5, EAP_TLS, EAP_MSCHAPV2]  # offered in EAP-Nak
