@@ -26,6 +26,7 @@ from bench.lab import PROPOSALS
 from tests.interop import provision
 
 PAIRS = [("charon", "charon"), ("vicid", "vicid"), ("vicid", "charon"), ("charon", "vicid")]
+STEPS = frozenset({"setup", "profile", "scale"})  # --only picks some of them
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,10 @@ def table(figs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run(plan: Plan, out: Path, mode: str) -> dict:
+def run(plan: Plan, out: Path, mode: str, only: frozenset[str] = STEPS, pairs: list[tuple[str, str]] = PAIRS) -> dict:
     trees = provision.provision(log=lambda m: print(f"provision: {m}", file=sys.stderr))
     work = Path(tempfile.mkdtemp(prefix="vicid-bench-"))
-    steps = len(PAIRS) * len(PROPOSALS) + 1 + 2
+    steps = (len(pairs) * len(PROPOSALS) * ("setup" in only) + ("profile" in only) + 2 * ("scale" in only))
     bar = Progress(steps)
     env = scenarios.Env(trees.strongswan, work, bar.status)
     setup: dict = {}
@@ -189,16 +190,17 @@ def run(plan: Plan, out: Path, mode: str) -> dict:
     prof: dict = {}
     started = time.time()
     try:
-        for prop in PROPOSALS:
-            for ini, resp in PAIRS:
+        for prop in PROPOSALS if "setup" in only else ():
+            for ini, resp in pairs:
                 label = f"{ini}->{resp} {prop}"
                 bar.next(label)
                 setup[(ini, resp, prop)] = scenarios.setup_pair(
                     env, ini, resp, prop, latency_n=plan.latency_sas, rate_n=plan.rate_sas, window=plan.window,
                     timeout=plan.timeout, label=label)
-        bar.next("profile vicid->vicid classic")
-        prof = profile_run(env, plan, out)
-        for kind in ("charon", "vicid"):
+        if "profile" in only:
+            bar.next("profile vicid->vicid classic")
+            prof = profile_run(env, plan, out)
+        for kind in ("charon", "vicid") if "scale" in only else ():
             bar.next(f"scale {kind}->{kind}")
             scale[kind] = scenarios.scale(
                 env, kind, milestones=list(plan.milestones), list_at=plan.list_at, load_conns=plan.load_conns,
@@ -266,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, help="initiations in flight in rate runs")
     ap.add_argument("--scale", type=int, help="SAs the scale ramp aims for (its milestones shrink to fit)")
     ap.add_argument("--budget", type=float, help="seconds per daemon for the scale ramp")
+    ap.add_argument("--only", action="append", choices=sorted(STEPS),
+                    help="run only this part (repeatable): setup (rate + latency), profile, scale")
+    ap.add_argument("--pairs", help="comma-separated initiator->responder pairs for the setup part, "
+                    "e.g. charon->charon,vicid->vicid (default: all four)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("python -m bench needs root (network namespaces, chroot)", file=sys.stderr)
@@ -287,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    results = run(plan, out, mode)
+    pairs = PAIRS
+    if args.pairs:
+        pairs = [tuple(p.split("->")) for p in args.pairs.split(",")]
+        if any(p not in PAIRS for p in pairs):
+            ap.error(f"--pairs: choose from {', '.join(f'{i}->{r}' for i, r in PAIRS)}")
+    results = run(plan, out, mode, frozenset(args.only or STEPS), pairs)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     rows = [{"label": f["label"], "ratio": f["ratio"], "met": f["met"], "goal": f["goal_value"]}
             for f in results["figures"]]

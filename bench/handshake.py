@@ -1,13 +1,16 @@
-"""Full IKEv2 handshakes per second: vicid's engine in memory, and charon 6.1 in the lab.
+"""Full IKEv2 handshakes per second: vicid's engine in memory, and charon 6.1 in the lab, same run.
 
 vicid: two IkeSaManagers (the real KE plugins from the entry points) exchange datagrams in one
 process, IKE_SA_INIT (+ IKE_INTERMEDIATE) + IKE_AUTH with a CHILD_SA, one handshake after the
-other: the cost of the protocol engine alone. charon: one handshake after the other between two
-namespaces (sequential `initiate`, the bench's latency scenario with one SA in flight), which adds
-sockets, kernel-libipsec installs and the vici round trip. The ratio is printed as the issue asks;
-read it with that difference in mind. Run as root: ``python -m bench.handshake [--count 200]``.
+other, set up as the daemon runs them in the lab bench (no control-log waiting, only the events a
+vici client listens to are built): the cost of the protocol engine alone, both sides on one core.
+charon: charon->charon between two namespaces of the interop lab, driven as ``python -m bench``
+drives its setup rate (vici ``initiate`` in bulk, 32 in flight), which adds sockets, vici,
+kernel-libipsec installs, and lets charon use both cores. The ratio is printed as the issue asks;
+read it with that difference in mind (``--lab-vicid`` adds vicid->vicid under the same drive).
+The lab part runs by default when root and the lab is provisioned; ``--no-charon`` skips it.
+``python -m bench.handshake [--count 200] [--lab-count 200] [--lab-vicid]``.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -18,7 +21,7 @@ from ipaddress import ip_address
 
 from vicid.creds.store import CredStore, SharedKey
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
-from vicid.ike.effects import ChildUpDown, SendDatagram
+from vicid.ike.effects import ChildUpDown, IkeUpDown, SendDatagram
 from vicid.ike.identity import Identification
 from vicid.ike.ke import KeRegistry
 from vicid.ike.manager import IkeSaManager
@@ -51,10 +54,15 @@ def _peer(local: str, remote: str, me: str, other: str, proposal: str, lts: str,
                       local_auth=(_auth(me),), remote_auth=(_auth(other),), children=(child,))
 
 
-def _manager(peer: PeerConfig, ke: KeRegistry) -> IkeSaManager:
+def _manager(peer: PeerConfig, ke: KeRegistry, events: tuple[type, ...] = ()) -> IkeSaManager:
+    """An engine as the daemon runs one under the lab bench: no control-log waiting, and only
+    the events a vici client listens to (the initiator's driver: child-updown) are built."""
     store = CredStore()
     store.shared["psk"] = SharedKey("IKE", Secret(b"bench-psk-not-secret-0123456789"), ["%any"])
-    return IkeSaManager(EngineSettings(), ke, SystemRng(), lambda: [peer], store)
+    manager = IkeSaManager(EngineSettings(), ke, SystemRng(), lambda: [peer], store)
+    manager.ctx.control_log_level = -1
+    manager.ctx.wants_event = lambda kind: kind in events
+    return manager
 
 
 def _pump(a: IkeSaManager, b: IkeSaManager, now: float) -> bool:
@@ -82,7 +90,7 @@ def vicid_rate(proposal: str, count: int) -> float:
                       "198.51.100.0/24", "203.0.113.0/24")
     start, now = time.perf_counter(), 0.0
     for _ in range(count):
-        carol, moon = _manager(carol_peer, ke), _manager(moon_peer, ke)
+        carol, moon = _manager(carol_peer, ke, (ChildUpDown, IkeUpDown)), _manager(moon_peer, ke)
         carol.initiate(carol_peer, carol_peer.children[0], (ip_address(CAROL), 500), (ip_address(MOON), 500), now)
         if not _pump(carol, moon, now):
             raise RuntimeError("in-memory handshake did not complete")
@@ -90,34 +98,75 @@ def vicid_rate(proposal: str, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def charon_rate(proposal_name: str, count: int) -> float | None:
-    """Sequential handshakes charon->charon in the lab (None when the lab is unavailable)."""
+def lab_rates(kinds: list[str], proposal_name: str, count: int, window: int,
+              timeout: float = 300.0) -> dict[str, dict]:
+    """KIND->KIND full handshakes per second in the interop lab, driven as ``python -m bench``
+    drives its setup-rate scenario (vici ``initiate`` in bulk, WINDOW in flight, completion on
+    the initiator's child-updown): {kind: {"rate": SA/s, "ini_cpu_s": .., "resp_cpu_s": ..}}."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bench import scenarios
+    from tests.interop import provision
+
+    trees = provision.trees()
+    work = Path(tempfile.mkdtemp(prefix="vicid-handshake-"))
+    env = scenarios.Env(trees.strongswan, work, lambda label, done, total: None)
+    out = {}
     try:
-        from bench import scenarios
-    except ImportError:
-        return None
-    return scenarios.sequential_rate("charon", PROPOSALS[proposal_name], count) \
-        if hasattr(scenarios, "sequential_rate") else None
+        for kind in kinds:
+            res = scenarios.setup_pair(env, kind, kind, proposal_name, latency_n=0, rate_n=count, window=window,
+                                       timeout=timeout, label=f"{kind}->{kind}")
+            out[kind] = {"rate": res["rate"]["rate"], "established": res["rate"]["established"],
+                         "ini_cpu_s": res["ini_cpu_s"], "resp_cpu_s": res["resp_cpu_s"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def lab_available() -> str | None:
+    """None if charon can run here (root, provisioned lab), else why not."""
+    import os
+
+    from tests.interop import provision
+
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    if not provision.stamp_ok(provision.trees().strongswan, "strongswan"):
+        return "the interop lab is not provisioned (python -m tests.interop.provision)"
+    return None
 
 
 def _report(args: argparse.Namespace) -> None:
-    print(f"full handshakes (IKE_SA + CHILD_SA) per second, {args.count} each:")
+    why_not = "--no-charon" if args.no_charon else lab_available()
+    lab_kinds = [] if why_not else (["charon", "vicid"] if args.lab_vicid else ["charon"])
+    print(f"full handshakes (IKE_SA + CHILD_SA) per second; vicid in memory: {args.count} handshakes one "
+          f"after the other (median of 3 runs)" + ("" if why_not else
+          f"; in the lab: {args.lab_count} SAs, {args.window} in flight (python -m bench's setup-rate drive)"))
     for name, proposal in PROPOSALS.items():
         runs = [vicid_rate(proposal, max(1, args.count // 3)) for _ in range(3)]
         ours = statistics.median(runs)
-        line = f"  {name:8s} vicid in memory {ours:8.1f}/s"
-        theirs = None if args.no_charon else charon_rate(name, args.count)
-        if theirs:
-            line += f"   charon 6.1 (lab, sequential) {theirs:8.1f}/s   ratio {ours / theirs:.2f} (goal >= 1.0)"
-        else:
-            line += "   charon: see `python -m bench` (setup rate and latency per pair)"
-        print(line)
+        line = f"  {name:8s} vicid in memory {ours:7.1f}/s"
+        if why_not:
+            print(line + f"   charon 6.1: not measured ({why_not})")
+            continue
+        lab = lab_rates(lab_kinds, name, args.lab_count, args.window)
+        theirs = lab["charon"]["rate"]
+        line += f"   charon 6.1 in the lab {theirs:7.1f}/s   ratio {ours / theirs:.2f}x (goal >= 1.0)"
+        if "vicid" in lab:
+            line += f"   [vicid in the lab {lab['vicid']['rate']:.1f}/s = {lab['vicid']['rate'] / theirs:.2f}x]"
+        print(line, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--no-charon", action="store_true", help="only vicid's in-memory rate")
+    parser.add_argument("--count", type=int, default=200, help="in-memory handshakes per proposal")
+    parser.add_argument("--no-charon", action="store_true",
+                        help="only vicid's in-memory rate (the default when not root or the lab is not provisioned)")
+    parser.add_argument("--lab-count", type=int, default=200, help="SAs per lab run")
+    parser.add_argument("--window", type=int, default=32, help="initiations in flight in the lab")
+    parser.add_argument("--lab-vicid", action="store_true", help="also run vicid->vicid in the lab, same drive")
     args = parser.parse_args(argv)
     quiet = logging.getLogger("vicid")  # the engine's own log lines are not part of the output
     saved = (list(quiet.handlers), quiet.propagate)

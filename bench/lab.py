@@ -73,8 +73,13 @@ def charon_conf() -> str:
     return "charon {\n" + TUNING + CHARON_ONLY + logger("/run/charon.log") + "}\n"
 
 
+# vicid --foreground also logs to stderr (level 1) unless a stderr logger is configured; charon
+# here logs to its one file only, so vicid gets a silent stderr logger next to the same file logger
+VICID_QUIET_STDERR = "    filelog {\n        stderr {\n            default = -1\n        }\n    }\n"
+
+
 def vicid_conf(run_dir: Path) -> str:
-    return ("charon {\n" + TUNING + VICID_ONLY + logger(f"{run_dir}/vicid.log")
+    return ("charon {\n" + TUNING + VICID_ONLY + logger(f"{run_dir}/vicid.log") + VICID_QUIET_STDERR
             + f"    plugins {{\n        vici {{ socket = unix://{run_dir}/charon.vici }}\n    }}\n" + "}\n")
 
 

@@ -132,9 +132,11 @@ class CharonHandler(logging.Handler):
 class CallbackHandler(logging.Handler):
     """Hands records at level <= max_level to a callback (the vici ``log`` event)."""
 
-    def __init__(self, callback: Callable[[str, int, str, logging.LogRecord], None], max_level: int = 1):
+    def __init__(self, callback: Callable[[str, int, str, logging.LogRecord], None], max_level: int = 1,
+                 active: Callable[[], bool] = lambda: True):
         super().__init__(logging.NOTSET)
         self.callback, self.max_level = callback, max_level
+        self.active = active  # is anyone there to call back (e.g. a vici client registered for `log`)?
 
     def emit(self, record: logging.LogRecord) -> None:
         level = charon_level(record)
@@ -226,6 +228,27 @@ def configure(settings: Any, ns: str = "charon", foreground: bool = False) -> li
         if not any(getattr(h, "stream", None) is sys.stderr for h in handlers):
             handlers.append(CharonHandler(LoggerOptions(), sys.stderr))
     return handlers
+
+
+_PY_LEVEL = {-1: logging.CRITICAL + 1, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: 5, 4: 5}
+
+
+def handler_level(handler: logging.Handler, group: str) -> int:
+    """The most verbose charon level HANDLER writes for GROUP (4 for handlers it does not know)."""
+    if isinstance(handler, CharonHandler):
+        return handler.opts.levels.get(group, handler.opts.default)
+    if isinstance(handler, CallbackHandler):
+        return handler.max_level if handler.active() else -1
+    return 4
+
+
+def apply_levels(handlers: list[logging.Handler]) -> None:
+    """Set each group's logger to the most verbose level any of HANDLERS takes, so that a line
+    nobody writes is dropped by ``isEnabledFor`` before a record is built (charon's bus asks its
+    loggers' levels the same way). Only the daemon calls this: it changes global logger state."""
+    for prefix, group in _GROUP_OF.items():
+        level = max((handler_level(h, group) for h in handlers), default=-1)
+        logging.getLogger(prefix).setLevel(_PY_LEVEL[max(-1, min(level, 4))])
 
 
 def install(handlers: list[logging.Handler], keep: list[logging.Handler] | None = None) -> None:

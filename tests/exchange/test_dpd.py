@@ -16,7 +16,7 @@ from tests.exchange.helpers import child_cfg, datagrams, of, with_settings
 from tests.exchange.test_multi_ke import exchanges
 from tests.exchange.test_rekey import established, events, run
 from vicid.ike.config import Action
-from vicid.ike.effects import Alert, InstallPolicy, Log
+from vicid.ike.effects import Alert, InstallPolicy, Log, QueryInboundUse
 from vicid.ike.retransmit import Retransmission
 from vicid.ike.wire.enums import ExchangeType
 from vicid.kernel.port import KernelAcquire
@@ -137,3 +137,45 @@ def test_close_action_when_peer_deletes_ike_sa():
     (sa,) = p.carol.manager.ike_sas()
     assert sa.uniqueid == 2 and sa.state.value == "ESTABLISHED" and len(sa.children) == 1
     assert "restarting CHILD_SA net" in msgs(p.carol)
+
+
+def test_inbound_esp_counts_as_liveness():
+    """charon's ``get_use_time``: before a DPD the backend is asked when ESP last came in on
+    the CHILD_SAs; recent ESP defers the check to that time + dpd_delay, as IKE traffic does."""
+    p = dpd_pair(Action.NONE)
+    p.carol.manager.ctx.query_inbound_use = True
+    (child,) = p.carol.sa.children
+    p.carol.manager.handle_timer(30.0)
+    effects = p.carol.drain()
+    assert datagrams(effects) == [] and "sending DPD request" not in msgs(p.carol)
+    (query,) = of(effects, QueryInboundUse)
+    assert query == QueryInboundUse(p.carol.sa.uniqueid, (child.spi_in_int,), p.carol.sa.my_host[0])
+    p.carol.manager.inbound_use(query.ike_uniqueid, 25.0, 30.01)  # ESP 5 s ago: alive
+    assert datagrams(p.carol.drain()) == [] and "sending DPD request" not in msgs(p.carol)
+    assert p.carol.manager.next_deadline() == 55.0
+    # no ESP since: asked again, then the DPD goes out
+    p.carol.manager.handle_timer(55.0)
+    (query,) = of(p.carol.drain(), QueryInboundUse)
+    p.carol.manager.inbound_use(query.ike_uniqueid, 25.0, 55.01)
+    (req,) = datagrams(p.carol.drain())
+    assert exchanges(req)[:1] == (E.INFORMATIONAL,) and "sending DPD request" in msgs(p.carol)
+
+
+def test_dpd_goes_on_without_an_answer_about_esp():
+    """A backend that cannot tell (None) or never answers does not stop DPD."""
+    p = dpd_pair(Action.NONE)
+    p.carol.manager.ctx.query_inbound_use = True
+    p.carol.manager.handle_timer(30.0)
+    (query,) = of(p.carol.drain(), QueryInboundUse)
+    p.carol.manager.inbound_use(query.ike_uniqueid, None, 30.0)
+    (req,) = datagrams(p.carol.drain())
+    assert exchanges(req)[:1] == (E.INFORMATIONAL,)
+    q = dpd_pair(Action.NONE)
+    q.carol.manager.ctx.query_inbound_use = True
+    q.carol.manager.handle_timer(30.0)
+    assert of(q.carol.drain(), QueryInboundUse) and q.carol.manager.next_deadline() == 60.0
+    q.carol.manager.inbound_use(999, 29.0, 30.0)  # an IKE_SA that is gone: ignored
+    assert q.carol.drain() == []
+    q.carol.manager.handle_timer(60.0)  # still no answer: no second question, the DPD itself
+    (req,) = datagrams(q.carol.drain())
+    assert exchanges(req)[:1] == (E.INFORMATIONAL,) and "sending DPD request" in msgs(q.carol)

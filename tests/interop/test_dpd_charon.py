@@ -104,3 +104,21 @@ def test_dpd_action_after_peer_dies(action, tmp_path, netns_pair, charon_factory
     wait_for(up, "the tunnel to come back", timeout=40)
     assert wait_for(lambda: ping_ok(rootfs_exec, netns_pair.carol, netns_pair.moon), "ping through it")
     assert len(re.findall(r"IKE_SA pq\[\d+\] established between", carol.log_text())) >= 2
+
+
+def test_inbound_esp_defers_dpd(tmp_path, netns_pair, charon_factory, vicid_factory, rootfs_swanctl, rootfs_exec):
+    """As charon's ``get_use_time``: ESP arriving on the CHILD_SA proves the peer alive, so no
+    DPD is sent while the tunnel carries traffic; once it is idle, DPD resumes."""
+    moon = charon_factory(netns_pair.moon, "moon")
+    carol = vicid_factory(netns_pair.carol, extra_conf=RETRANSMIT)
+    rootfs_swanctl(carol.vici_uri, "--load-all", "--noprompt", confdir=carol_confdir(tmp_path, "clear"), check=True)
+    res = rootfs_swanctl(carol.vici_uri, "--initiate", "--child", "net", "--ike", "pq", timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = rootfs_exec(netns_pair.carol, "ping", "-q", "-c", "50", "-i", "0.15", "-W", "1", "-I",
+                      str(netns_pair.carol.inner), str(netns_pair.moon.inner), timeout=30)
+    assert " 0% packet loss" in res.stdout, res.stdout
+    # 7.5 s of replies coming in over ESP: more than three dpd_delays without a DPD
+    assert "sending DPD request" not in carol.log_text()
+    assert "parsed INFORMATIONAL request" not in moon.log_text()
+    wait_for(lambda: "sending DPD request" in carol.log_text(), "a DPD once the tunnel is idle",
+             timeout=DPD_DELAY * 2 + 2)

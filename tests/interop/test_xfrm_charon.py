@@ -147,3 +147,62 @@ def test_xfrm_backend_behaves_like_charon(xfrm_initiates: bool, netns_factory, f
         assert vicid["child_up"] == [False, False] and tunnel == [] and not vicid["initiated"]
     else:
         assert vicid["child_up"] == [True, True] and vicid["ping"] and len(tunnel) == 3
+
+
+def trap_confdirs(tmp_path: Path, kind: str) -> tuple[Path, Path]:
+    """carol's config for KIND with ``start_action = trap`` on pq's child (the connections derived
+    from pq keep none), and the same without connections: loading it unloads them all."""
+    trap = tmp_path / f"carol-trap-{kind}"
+    trap.mkdir(exist_ok=True)
+    base = netlink_confdir(tmp_path, "carol")
+    shutil.copy(base / "strongswan.conf", trap / "strongswan.conf")
+    conf = re.sub(r"(\n( +)esp_proposals = [^\n]*\n)", lambda m: f"{m.group(1)}{m.group(2)}start_action = none\n",
+                  (base / "swanctl.conf").read_text())
+    (trap / "swanctl.conf").write_text(conf.replace("start_action = none", "start_action = trap", 1))
+    empty = tmp_path / f"carol-unload-{kind}"
+    empty.mkdir(exist_ok=True)
+    shutil.copy(base / "strongswan.conf", empty / "strongswan.conf")
+    (empty / "swanctl.conf").write_text(conf[conf.index("secrets {"):])
+    return trap, empty
+
+
+def trap_run(kind: str, lab, tmp_path: Path, f: dict) -> dict:
+    """Load a trap with KIND on XFRM, then unload the connection; what ``ip xfrm`` shows."""
+    swanctl, node = f["rootfs_swanctl"], lab.carol
+    trap, empty = trap_confdirs(tmp_path, kind)
+    if kind == "vicid":
+        side = f["vicid_factory"](node, name="vicid-trap", extra_conf=VICID_NETLINK)
+        swanctl(side.vici_uri, "--load-all", "--noprompt", confdir=trap, check=True)
+    else:
+        side = f["charon_factory"](node, trap, name="charon-trap")
+    wait_for(lambda: len(tunnel_policies(node)) == 3)
+    out = {
+        "policies": policies(node),
+        "states": xfrm(node, "state"),
+        "routes": run(["ip", "-n", node.netns, "route", "show", "table", "220"], check=False).stdout.strip(),
+        "sas": list_sas(swanctl, side.vici_uri),
+    }
+    res = swanctl(side.vici_uri, "--load-conns", confdir=empty)
+    out["unloaded"] = res.returncode == 0 and "4 unloaded" in res.stdout
+    wait_for(lambda: not tunnel_policies(node))
+    out["policies_after"] = policies(node)
+    out["routes_after"] = run(["ip", "-n", node.netns, "route", "show", "table", "220"], check=False).stdout.strip()
+    side.stop()
+    out["policies_stopped"] = policies(node)
+    return out
+
+
+def test_trap_policies_like_charon(netns_factory, fixtures, tmp_path) -> None:
+    """``start_action = trap`` with XFRM: the same trap policies as charon's (IPsec policies whose
+    template has no SA yet, in, out and fwd, with charon's priorities), the same route in table
+    220, no SA; unloading the connection removes exactly them (the socket bypasses stay)."""
+    seen = {kind: trap_run(kind, netns_factory(), tmp_path, fixtures) for kind in ("charon", "vicid")}
+    charon, vicid = seen["charon"], seen["vicid"]
+    assert vicid == charon, f"\ncharon: {charon}\nvicid:  {vicid}"
+    tunnel = [p for p in vicid["policies"] if " dir " in p]
+    assert len(tunnel) == 3 and all("proto esp reqid" in p and "mode tunnel" in p for p in tunnel), tunnel
+    assert sorted(p.split(" dir ")[1].split()[0] for p in tunnel) == ["fwd", "in", "out"]
+    assert vicid["states"] == "" and vicid["sas"] == {} and vicid["unloaded"]
+    sockets = [p for p in vicid["policies"] if " socket " in p]
+    assert vicid["policies_after"] == sockets and vicid["policies_stopped"] == []
+    assert vicid["routes_after"] == ""

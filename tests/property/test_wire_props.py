@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from vicid.ike.wire.message import (
 )
 from vicid.ike.wire.notify import NotifyPayload
 from vicid.ike.wire.payloads import (
+    _CP_LENGTHS,
     AuthPayload,
     CertPayload,
     CertreqPayload,
@@ -69,6 +71,17 @@ def _range(ts_type: int, n: int):
                      ports, u8, st.binary(min_size=n, max_size=n), st.binary(min_size=n, max_size=n))
 
 
+def _cp_length_ok(a: CpAttribute) -> bool:
+    """The per-type value lengths the strict CP decoder accepts (charon's verify)."""
+    allowed = _CP_LENGTHS.get(a.attr_type)
+    return (allowed is None or len(a.value) in allowed) and not (a.attr_type == 14 and len(a.value) % 2)
+
+
+_ADDRESS_ATTR = st.sampled_from([(t, n) for t, lengths in _CP_LENGTHS.items() for n in sorted(lengths)])
+cp_attribute = (st.builds(CpAttribute, st.integers(0, 0x7FFF), blob).filter(_cp_length_ok)
+                | _ADDRESS_ATTR.flatmap(lambda tn: st.builds(CpAttribute, st.just(tn[0]),
+                                                             st.binary(min_size=tn[1], max_size=tn[1]))))
+
 selector = (_range(7, 4) | _range(8, 16) | st.builds(SecurityLabelSelector, st.binary(min_size=1, max_size=20))
             | st.builds(UnknownSelector, st.integers(11, 255), u8, blob))
 selectors = st.lists(selector, max_size=4).map(tuple)
@@ -88,8 +101,7 @@ PAYLOAD = st.one_of(
                                                                max_size=4).map(tuple)),
     st.builds(VendorIdPayload, blob),
     st.builds(TsiPayload, selectors), st.builds(TsrPayload, selectors),
-    st.builds(CpPayload, u8, st.lists(st.builds(CpAttribute, st.integers(0, 0x7FFF), blob),
-                                      max_size=4).map(tuple)),
+    st.builds(CpPayload, u8, st.lists(cp_attribute, max_size=4).map(tuple)),
     st.builds(UnknownPayload, st.integers(128, 255), blob, st.just(False)),
 )
 
@@ -169,3 +181,18 @@ def test_reassembler_never_crashes(numbers):
             r.add(msg, b"\x00" * 8)
         except (DecodeError, UnsupportedCriticalPayload):
             pass
+
+
+@given(st.sampled_from(sorted(_CP_LENGTHS)), st.binary(max_size=24))
+def test_cp_attribute_lengths_are_checked(attr_type, value):
+    """An address attribute of a length charon refuses is a DecodeError; the others round-trip."""
+    from vicid.ike.wire.buffer import Writer
+    from vicid.ike.wire.payloads import decode_cp, encode_cp
+
+    w = Writer()
+    encode_cp(w, CpPayload(1, (CpAttribute(attr_type, value),)))
+    if len(value) in _CP_LENGTHS[attr_type]:
+        assert decode_cp(Reader(w.getvalue())) == CpPayload(1, (CpAttribute(attr_type, value),))
+    else:
+        with pytest.raises(DecodeError):
+            decode_cp(Reader(w.getvalue()))

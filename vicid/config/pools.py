@@ -8,10 +8,12 @@ hashtable order, and a reload or a refused replace moves a pool to the end, as t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from ipaddress import ip_address
 from typing import Any
 
+from vicid.config.mem_pool import LogLine, MemPool, PoolOp
 from vicid.config.values import atoi, stringify, strtoul
 from vicid.ike.identity import inet_ntop, inet_pton
 
@@ -50,15 +52,27 @@ class Pool:
     base: bytes  # packed first address; all-zero = %any
     size: int
     attributes: tuple[tuple[int, bytes], ...] = ()
-    leases: tuple[Lease, ...] = field(default=(), compare=False)
+    mem: MemPool = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.mem is None:  # a new pool starts without leases
+            object.__setattr__(self, "mem", MemPool(self.name, self.base, self.size))
+
+    @property
+    def leases(self) -> tuple[Lease, ...]:
+        return tuple(Lease(identity, address, online) for identity, address, online in self.mem.leases())
 
     @property
     def online(self) -> int:
-        return sum(1 for lease in self.leases if lease.online)
+        return self.mem.online
 
     @property
     def offline(self) -> int:
-        return sum(1 for lease in self.leases if not lease.online)
+        return self.mem.offline
+
+    def holds(self, address: bytes) -> bool:
+        """``have_vips_from_pool``: ADDRESS lies within [base, base + size)."""
+        return len(address) == len(self.base) and self.mem.offset(address) > 0
 
 
 # --- addresses as charon's host.c parses them ---------------------------------------------------
@@ -223,7 +237,7 @@ class PoolStore:
         if old is None:
             self._pools[new.name] = new
         elif (old.base, old.size) == (new.base, new.size):
-            self._pools[new.name] = replace(new, leases=old.leases)
+            self._pools[new.name] = replace(new, mem=old.mem)
         elif old.online == 0:
             self._pools[new.name] = new
         else:
@@ -239,8 +253,32 @@ class PoolStore:
             self._pools[name] = pool
             raise PoolError(f"{name} has online leases, unable to unload")
 
-    def set_leases(self, name: str, leases: tuple[Lease, ...]) -> None:
-        """For the engine's address allocator: record a pool's current leases."""
-        pool = self._pools.get(name)
-        if pool is not None:
-            self._pools[name] = replace(pool, leases=leases)
+    # --- the engine's AttributeProvider (vicid.ike.attributes), as vici_attribute.c -----------
+    def acquire_address(self, pools: Sequence[str], identity: Any, requested: Any, peer: Any,
+                        log: LogLine) -> Any:
+        """Each operation over all of the connection's pools before the next one: an existing
+        lease, a new one, then one reassigned from another identity."""
+        packed, endpoint = requested.packed, (peer[0].packed, peer[1])
+        for op in PoolOp:
+            for name in pools:
+                pool = self._pools.get(name)
+                found = pool.mem.acquire(identity, packed, op, endpoint, log) if pool else None
+                if found is not None:
+                    return ip_address(found)
+        return None
+
+    def release_address(self, pools: Sequence[str], address: Any, identity: Any, log: LogLine) -> bool:
+        for name in pools:
+            pool = self._pools.get(name)
+            if pool is not None and pool.mem.release(address.packed, identity, log):
+                return True
+        return False
+
+    def responder_attributes(self, pools: Sequence[str], vips: Sequence[Any]) -> list[tuple[int, bytes]]:
+        """The attributes of every listed pool that one of VIPS came from, in pool order."""
+        out: list[tuple[int, bytes]] = []
+        for name in pools:
+            pool = self._pools.get(name)
+            if pool is not None and any(pool.holds(vip.packed) for vip in vips):
+                out.extend(pool.attributes)
+        return out

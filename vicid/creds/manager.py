@@ -9,8 +9,11 @@
 * ``ca_certs()`` / ``ca_by_keyid()``: trusted CA certificates for CERTREQ payloads.
 
 The engine calls this object through ``EngineContext.credmgr``; it only reads the store and
-the wall clock (injected, so tests use fixed times). Nothing here returns key material to
-callers other than the signing key object itself, which stays inside the authenticator.
+the wall clock (injected, so tests use fixed times). Revocation data it lacks is fetched either
+through a synchronous ``fetcher`` (tests, tools) or, with ``deferred``, by the engine's
+park-and-resume (``fetched``: the answers for the message in progress; ``vicid.ike.fetch``).
+Nothing here returns key material to callers other than the signing key object itself, which
+stays inside the authenticator.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from cryptography import x509
 
 from vicid.creds.ocsp import Fetcher, OcspContext
-from vicid.creds.revocation import check_online
+from vicid.creds.revocation import check_online, crl_is_newer
 from vicid.creds.store import Certificate, CertType, CredStore, PrivateKey, X509Flag, public_key_id
 from vicid.creds.trust import (
     ChainResult,
@@ -71,11 +74,13 @@ class CredentialManager:
 
     def __init__(self, store: CredStore | None, clock: Callable[[], datetime.datetime] = utc_now, *,
                  fetcher: Fetcher | None = None, fetch_timeout: float = 10.0, enable_ocsp: bool = True,
-                 enable_crl: bool = True, nonce: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 enable_crl: bool = True, nonce: Callable[[int], bytes] = secrets.token_bytes,
+                 deferred: bool = False) -> None:
         self.store = store if store is not None else CredStore()
         self.clock = clock
-        # the revocation plugin's settings and the shell's blocking fetch (None: never fetch)
-        self.fetcher, self.fetch_timeout = fetcher, fetch_timeout
+        # the revocation plugin's settings; a synchronous fetcher (None: never fetch on the
+        # spot), or ``deferred``: the engine fetches while the IKE_SA waits
+        self.fetcher, self.fetch_timeout, self.deferred = fetcher, fetch_timeout, deferred
         self.enable_ocsp, self.enable_crl = enable_ocsp, enable_crl
         self.nonce = nonce
 
@@ -100,7 +105,8 @@ class CredentialManager:
         return found + list(extra)
 
     def trust_store(self, trusted: Iterable[x509.Certificate] = (), untrusted: Iterable[x509.Certificate] = (),
-                    crls: Iterable[x509.CertificateRevocationList] = ()) -> TrustStore:
+                    crls: Iterable[x509.CertificateRevocationList] = (),
+                    fetched: dict[tuple, Any] | None = None) -> TrustStore:
         uris = {a.cacert.parsed.subject.public_bytes(): list(a.crl_uris)
                 for a in self.store.authorities.values() if a.crl_uris}
         store = TrustStore(self.trusted_certs(trusted), list(untrusted), self.crls(crls), uris)
@@ -111,8 +117,21 @@ class CredentialManager:
                   for a in self.store.authorities.values() if a.ocsp_uris},
             cached=[c.der for c in self.store.cache if c.type == CertType.OCSP_RESPONSE],
             fetch=self.fetcher, timeout=self.fetch_timeout, nonce=self.nonce, cache=self.cache_ocsp,
-            enable_ocsp=self.enable_ocsp, enable_crl=self.enable_crl)
+            cache_crl=self.cache_crl, enable_ocsp=self.enable_ocsp, enable_crl=self.enable_crl,
+            deferred=self.deferred, answers=fetched)
         return store
+
+    def cache_crl(self, der: bytes, crl: x509.CertificateRevocationList) -> None:
+        """``cache_cert`` for a fetched, valid CRL: it replaces cached CRLs of the same issuer
+        that are not newer (``list-certs`` lists it, ``flush-certs type=x509_crl`` drops it)."""
+        kept = []
+        for cert in self.store.cache:
+            if cert.type == CertType.X509_CRL and cert.parsed is not None and cert.parsed.issuer == crl.issuer:
+                if cert.der == der or crl_is_newer(cert.parsed, crl):
+                    return  # the cache already has it (or a newer one)
+                continue
+            kept.append(cert)
+        self.store.cache[:] = [*kept, Certificate(CertType.X509_CRL, der, X509Flag.NONE, crl)]
 
     def cache_ocsp(self, der: bytes, response: Any) -> None:
         """``cache_cert`` for a fresh OCSP response: it replaces cached ones on the same certificates."""
@@ -175,11 +194,12 @@ class CredentialManager:
     def public_keys(self, ktype: str, ident: Identification, *, received: Iterable[x509.Certificate] = (),
                     received_im: Iterable[x509.Certificate] = (), configured: Iterable[x509.Certificate] = (),
                     received_crls: Iterable[x509.CertificateRevocationList] = (), online: bool = True,
-                    log: Log = _nolog) -> Iterator[tuple[Any, ChainResult]]:
+                    log: Log = _nolog, fetched: dict[tuple, Any] | None = None) -> Iterator[tuple[Any, ChainResult]]:
         """``create_public_enumerator``: (public key, chain info) for every trusted certificate
-        of ``ident`` with a ``ktype`` key ("ANY" for all)."""
+        of ``ident`` with a ``ktype`` key ("ANY" for all). A deferred manager raises
+        ``FetchNeeded`` for revocation data not in ``fetched`` (nothing is fetched without it)."""
         received = list(received)
-        store = self.trust_store(configured, [*received, *received_im], received_crls)
+        store = self.trust_store(configured, [*received, *received_im], received_crls, fetched)
         now = self.clock()
 
         def fits(cert: x509.Certificate) -> bool:

@@ -1,8 +1,8 @@
 """Certificate status by OCSP (RFC 6960), as charon's revocation plugin decides it (``check_ocsp``).
 
 For one (subject, issuer) link: cached responses are tried first; if none is good (or revoked),
-the issuer's authority ``ocsp_uris`` and then the subject's AIA OCSP URIs are queried through a
-fetcher the credential manager was given (the shell's HTTP client; no fetcher, no fetch). A
+the issuer's authority ``ocsp_uris`` and then the subject's AIA OCSP URIs are queried (in the
+engine by parking the message while the shell fetches, see ``fetching.py``). A
 request carries a random nonce; a response with a nonce must echo it. A response counts only
 if signed by the issuer itself, by a delegated responder the issuer certified with
 id-kp-OCSPSigning, or by a locally loaded OCSP signer (``x509ocsp/``). Results are charon's:
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from vicid.creds.fetching import obtain
 from vicid.creds.store import public_key_id
 from vicid.creds.trust import Log, TrustStore, Validation, issued_by, subject_text, time_text
 from vicid.ike.identity import dntoa
@@ -57,6 +58,11 @@ class OcspContext:
     timeout: float = 10.0
     nonce: Callable[[int], bytes] | None = None
     cache: Callable[[bytes, ocsp.OCSPResponse], None] = lambda _der, _resp: None
+    cache_crl: Callable[[bytes, x509.CertificateRevocationList], None] = lambda _der, _crl: None
+    # the engine's way (vicid.creds.fetching): answers fetched for the message in progress,
+    # FetchNeeded for the others
+    deferred: bool = False
+    answers: dict[tuple, Any] | None = None
     enable_ocsp: bool = True  # charon.plugins.revocation.enable_ocsp
     enable_crl: bool = True  # charon.plugins.revocation.enable_crl
 
@@ -273,15 +279,27 @@ def _better(
         best.valid = Validation.REVOKED  # revoked counts even if stale
 
 
+def request_nonce(request: bytes) -> bytes:
+    """The nonce of an OCSP request we built (b"" if none)."""
+    try:
+        parsed = ocsp.load_der_ocsp_request(request)
+        return parsed.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+    except (ValueError, x509.ExtensionNotFound):
+        return b""
+
+
 def _fetch(
     uri: str, subject: x509.Certificate, issuer: x509.Certificate, ctx: OcspContext, log: Log
 ) -> tuple[bytes, ocsp.OCSPResponse] | None:
     """``fetch_ocsp``: POST a request with a fresh nonce; None unless a successful response with
     the same (or no) nonce came back."""
-    nonce = ctx.nonce(NONCE_LEN) if ctx.nonce is not None else b""
-    request = build_request(subject, issuer, nonce)
-    log("CFG", 1, f"  requesting ocsp status from '{uri}' ...")
-    body = ctx.fetch(uri, request, "application/ocsp-request", ctx.timeout) if ctx.fetch else None
+    def build() -> bytes:
+        return build_request(subject, issuer, ctx.nonce(NONCE_LEN) if ctx.nonce is not None else b"")
+
+    key = ("ocsp", uri, subject.serial_number, public_key_id(issuer.public_key()))
+    answer = obtain(ctx, key, uri, build, "application/ocsp-request", "ocsp",
+                    f"  requesting ocsp status from '{uri}' ...", log)
+    body, nonce = answer.body, request_nonce(answer.request)
     if body is None:
         log("CFG", 1, f"ocsp request to {uri} failed")
         return None

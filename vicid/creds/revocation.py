@@ -11,10 +11,25 @@ nothing could be had. OCSP (``ocsp.py``) is asked first for each link, as charon
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 
-from vicid.creds.trust import ChainResult, Log, TrustStore, Validation, chain_pairs, subject_text, time_text
+from vicid.creds.fetching import obtain
+from vicid.creds.store import CertType, parse_certificate, to_der
+from vicid.creds.trust import (
+    ChainResult,
+    Log,
+    TrustStore,
+    Validation,
+    chain_pairs,
+    subject_key_id,
+    subject_text,
+    time_text,
+)
+from vicid.ike.identity import dntoa
 
 CRL_REASONS = ("unspecified", "key compromise", "ca compromise", "affiliation changed",
                "superseded", "cessation of operation", "certificate hold", "reason #7",
@@ -26,7 +41,7 @@ _REASON_INDEX = {x509.ReasonFlags.unspecified: 0, x509.ReasonFlags.key_compromis
                  x509.ReasonFlags.privilege_withdrawn: 7, x509.ReasonFlags.aa_compromise: 7}
 
 
-def _crl_uris(cert: x509.Certificate) -> list[str]:
+def crl_uris(cert: x509.Certificate) -> list[str]:
     try:
         cdps = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     except (x509.ExtensionNotFound, ValueError):
@@ -43,35 +58,133 @@ def _reason(entry: x509.RevokedCertificate) -> str:
     return CRL_REASONS[_REASON_INDEX.get(flag, 0)]
 
 
-def _next_update(crl: x509.CertificateRevocationList) -> datetime.datetime | None:
-    return crl.next_update_utc
+def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def crl_is_newer(crl: x509.CertificateRevocationList, other: x509.CertificateRevocationList) -> bool:
+    """``crl_is_newer``: by crlNumber where both have one, else by thisUpdate."""
+    mine, theirs = _crl_number(crl), _crl_number(other)
+    if mine is not None and theirs is not None:
+        return mine > theirs
+    return crl.last_update_utc > other.last_update_utc
+
+
+def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    try:
+        return crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a key type cryptography cannot check CRLs with
+        return False
+
+
+def _fits_issuer(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    """A CRL of this issuer: same name, and the authorityKeyIdentifier (if any) names its key."""
+    if crl.issuer != issuer.subject:
+        return False
+    try:
+        aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except (x509.ExtensionNotFound, ValueError):
+        return True
+    ski = subject_key_id(issuer)
+    return not (aki and ski and aki != ski)
+
+
+@dataclass
+class _Best:
+    crl: x509.CertificateRevocationList | None = None
+    valid: Validation = Validation.SKIPPED
+
+
+def _crl_valid(crl: x509.CertificateRevocationList, der: bytes, now: datetime.datetime, log: Log,
+               cache: Callable[[bytes, x509.CertificateRevocationList], None] | None) -> bool:
+    """``is_crl_valid``: before nextUpdate (or without one); a fetched valid CRL is cached."""
+    nxt = crl.next_update_utc
+    if nxt is not None and nxt < now:
+        log("CFG", 1, f"  crl is stale: since {time_text(nxt)}")
+        return False
+    if nxt is not None:
+        log("CFG", 1, f"  crl is valid: until {time_text(nxt)}")
+    if cache is not None:
+        cache(der, crl)
+    return True
+
+
+def _better_crl(cand: x509.CertificateRevocationList, der: bytes, best: _Best, subject: x509.Certificate,
+                issuer: x509.Certificate, now: datetime.datetime, log: Log,
+                cache: Callable[[bytes, x509.CertificateRevocationList], None] | None) -> None:
+    """``get_better_crl``: a verified CRL listing the subject decides; else the newer one."""
+    if not _signed_by(cand, issuer):
+        log("CFG", 1, "crl response verification failed")
+        return
+    log("CFG", 1, f'  crl correctly signed by "{subject_text(issuer)}"')
+    if cand.last_update_utc > now:
+        log("CFG", 1, f"  crl is not valid: until {time_text(cand.last_update_utc)}")
+        return
+    entry = cand.get_revoked_certificate_by_serial_number(subject.serial_number)
+    if entry is not None:
+        reason = _reason(entry)
+        best.valid = Validation.ON_HOLD if reason == "certificate hold" else Validation.REVOKED
+        _crl_valid(cand, der, now, log, cache)
+        log("CFG", 1, f"certificate was revoked on {time_text(entry.revocation_date_utc)}, reason: {reason}")
+        best.crl = cand
+        return
+    if best.crl is None or crl_is_newer(cand, best.crl):
+        best.crl = cand
+        best.valid = Validation.GOOD if _crl_valid(cand, der, now, log, cache) else Validation.STALE
+    else:
+        best.valid = Validation.STALE
+
+
+def _fetch_crl(uri: str, ctx: Any, log: Log) -> tuple[bytes, x509.CertificateRevocationList] | None:
+    """``fetch_crl``: GET the URI (once per message, in the engine); DER or PEM."""
+    answer = obtain(ctx, ("crl", uri), uri, lambda: b"", "", "crl", f"  fetching crl from '{uri}' ...", log)
+    if answer.body is None:
+        log("CFG", 1, "crl fetching failed")
+        return None
+    try:
+        crl = parse_certificate(CertType.X509_CRL, answer.body)
+    except ValueError:
+        log("CFG", 1, "crl fetched successfully but parsing failed")
+        return None
+    return to_der(CertType.X509_CRL, crl), crl
 
 
 def check_crl(subject: x509.Certificate, issuer: x509.Certificate, store: TrustStore,
               now: datetime.datetime, log: Log) -> Validation:
-    """``check_crl`` for one (subject, issuer) link."""
-    best: x509.CertificateRevocationList | None = None
+    """``check_crl`` for one (subject, issuer) link: cached CRLs (loaded, received, fetched
+    before), then the authority's ``crl_uris`` and the subject's distribution points."""
+    from vicid.creds.ocsp import OcspContext
+
+    ctx = store.ocsp if store.ocsp is not None else OcspContext()
+    best = _Best()
     for crl in store.crls:
-        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        if not _fits_issuer(crl, issuer):
             continue
-        if best is None or crl.last_update_utc > best.last_update_utc:
-            best = crl
-    if best is None:
-        uris = _crl_uris(subject) or store.crl_uris.get(issuer.subject.public_bytes(), [])
-        return Validation.FAILED if uris else Validation.SKIPPED
-    log("CFG", 1, f'  crl correctly signed by "{subject_text(issuer)}"')
-    entry = best.get_revoked_certificate_by_serial_number(subject.serial_number)
-    if entry is not None:
-        log("CFG", 1, f"certificate was revoked on {time_text(entry.revocation_date_utc)}, "
-                      f"reason: {_reason(entry)}")
-        return Validation.REVOKED
-    nxt = _next_update(best)
-    if nxt is not None and nxt < now:
-        log("CFG", 1, f"  crl is stale: since {time_text(nxt)}")
-        return Validation.STALE
-    if nxt is not None:
-        log("CFG", 1, f"  crl is valid: until {time_text(nxt)}")
-    return Validation.GOOD
+        _better_crl(crl, b"", best, subject, issuer, now, log, None)
+        if best.crl is not None and best.valid != Validation.STALE:
+            log("CFG", 1, "  using cached crl")
+            break
+    uri_found = False
+    if best.valid not in (Validation.GOOD, Validation.REVOKED):
+        for uri in [*store.crl_uris.get(issuer.subject.public_bytes(), []), *crl_uris(subject)]:
+            uri_found = True
+            fetched = _fetch_crl(uri, ctx, log)
+            if fetched is None:
+                continue
+            der, crl = fetched
+            if not _fits_issuer(crl, issuer):
+                log("CFG", 1, f"issuer of fetched CRL '{dntoa(crl.issuer.public_bytes())}' does not match "
+                              f"certificate's issuer '{subject_text(issuer)}'")
+                continue
+            _better_crl(crl, der, best, subject, issuer, now, log, ctx.cache_crl)
+            if best.crl is not None and best.valid != Validation.STALE:
+                break
+    if best.valid == Validation.SKIPPED and uri_found:
+        return Validation.FAILED
+    return best.valid
 
 
 def _link_status(subject: x509.Certificate, issuer: x509.Certificate, store: TrustStore,
@@ -128,4 +241,4 @@ def check_online(result: ChainResult, store: TrustStore, now: datetime.datetime,
     return True
 
 
-__all__ = ["CRL_REASONS", "check_crl", "check_online"]
+__all__ = ["CRL_REASONS", "check_crl", "check_online", "crl_is_newer", "crl_uris"]

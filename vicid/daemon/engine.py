@@ -12,13 +12,14 @@ import ipaddress
 import logging
 import math
 import secrets as _secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import trio
 
-from vicid.daemon.fetch import revocation_credmgr
+from vicid.daemon.fetch import MAX_THREADS, revocation_credmgr, run_fetch
 from vicid.daemon.ike_socket import IkeSocket, open_ike_sockets, source_for
 from vicid.ike import effects as fx
 from vicid.ike.config import ChildConfig, PeerConfig
@@ -27,13 +28,14 @@ from vicid.ike.settings import EngineSettings
 from vicid.kernel.factory import create_kernel_port
 from vicid.kernel.port import NETLINK
 from vicid.vici.dispatcher import Body, Deferred, Request
-from vicid.vici.events import control_log_body, event_message, list_sa_event
+from vicid.vici.events import EVENT_NAMES, control_log_body, event_message, list_sa_event
 
 log = logging.getLogger("vicid.daemon")
 
 NS = "charon"
 QUEUE = 1024  # inputs waiting for the engine before receive loops block
 RECEIVE_BATCH = 64  # datagrams taken per wakeup of a receive loop before it yields
+ENGINE_BATCH = 8  # queued inputs the engine takes before it executes their effects
 ESP_RECEIVE_BUFFER = 4 << 20  # bytes on the NAT-T socket when ESP is done in userspace
 
 
@@ -77,10 +79,16 @@ class EngineRunner:
         self.manager = IkeSaManager(self.settings, state.ke, SystemRng(), peers=state.conns.configs,
                                     creds=state.creds)
         self.manager.ctx.credmgr = revocation_credmgr(state.creds, settings)
+        self.manager.ctx.attributes = state.pools  # vici's pools hand out virtual IPs (load-pool)
         self.port = settings.get_int(f"{NS}.port", 500)
         self.port_nat_t = settings.get_int(f"{NS}.port_nat_t", 4500)
         self.sockets: list[IkeSocket] = []
         self.requests: dict[int, PendingRequest] = {}
+        # the engine builds only what is consumed: Log effects up to the most verbose
+        # control-log level a waiting request takes, events some vici client registered for
+        self._control_levels: Counter[int] = Counter()
+        self.manager.ctx.control_log_level = -1
+        self.manager.ctx.wants_event = self._wants_event
         self._next_request = 1
         self._send, self._recv = trio.open_memory_channel[Callable[[float], None]](QUEUE)
         self._esp_handler: Callable[[bytes, fx.Endpoint, fx.Endpoint], None] | None = None
@@ -97,6 +105,7 @@ class EngineRunner:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._fetch_limiter = trio.CapacityLimiter(MAX_THREADS)
                 await self._start_kernel(nursery)
                 for sock in self.sockets:
                     nursery.start_soon(self._receive_loop, sock)
@@ -166,7 +175,8 @@ class EngineRunner:
         if self.kernel is None:
             try:
                 self.kernel = create_kernel_port(self.state.settings.get, self._send_esp,
-                                                 send_nowait=self._send_esp_nowait)
+                                                 send_nowait=self._send_esp_nowait,
+                                                 send_batch=self._send_esp_batch)
                 await nursery.start(self.kernel.run)
             except Exception as exc:
                 log.warning("no IPsec backend available (%s): CHILD_SAs are negotiated but not installed", exc)
@@ -187,6 +197,10 @@ class EngineRunner:
         install_now = getattr(kernel, "install_sa_now", None)
         if install_now is not None:
             ctx.install_sa = lambda effect: self._install_sa_now(install_now, effect)
+        ctx.query_inbound_use = callable(getattr(kernel, "query_sa", None))  # DPD counts ESP too
+        larval = getattr(kernel, "larval", None)
+        if larval is not None:  # ESP may beat the response that creates its SA: hold it for ours
+            larval.reserved = ctx.child_spi_allocated
         if getattr(kernel, "name", "") == NETLINK:
             self._xfrm_sockets(kernel)
         elif getattr(kernel, "receive_esp", None) is not None:
@@ -201,6 +215,7 @@ class EngineRunner:
                     sock.grow_receive_buffer(ESP_RECEIVE_BUFFER)
                 except OSError as exc:
                     log.info("unable to enlarge the receive buffer of port %d: %s", sock.port, exc)
+                sock.enable_gro()  # a burst sent with UDP GSO arrives in one read
 
     def _xfrm_sockets(self, kernel: Any) -> None:
         """With XFRM, as charon's socket-default does: IKE sockets bypass IPsec policies, and
@@ -245,6 +260,12 @@ class EngineRunner:
         sock = self._esp_socket(dst)
         return sock is None or sock.send_nowait(data, (src[0], self.port_nat_t), dst)
 
+    def _send_esp_batch(self, datagrams: list[bytes], src: fx.Endpoint, dst: fx.Endpoint) -> int:
+        """A burst to one peer in as few system calls as the socket allows (UDP GSO); returns how
+        many went (or were dropped for good), the rest wait for ``_send_esp``."""
+        sock = self._esp_socket(dst)
+        return len(datagrams) if sock is None else sock.send_batch_nowait(datagrams, (src[0], self.port_nat_t), dst)
+
     async def _receive_loop(self, sock: IkeSocket) -> None:
         while True:
             try:
@@ -269,7 +290,11 @@ class EngineRunner:
             if self._esp_handler is not None:
                 self._esp_handler(data, src, dst)
             return
-        await self._send.send(lambda now: self.manager.receive_datagram(data, src, dst, now))
+        work = lambda now: self.manager.receive_datagram(data, src, dst, now)  # noqa: E731
+        try:
+            self._send.send_nowait(work)
+        except trio.WouldBlock:
+            await self._send.send(work)  # the engine is behind: wait for room
 
     def submit(self, work: Callable[[float], None]) -> None:
         """Queue engine work from synchronous code (vici handlers)."""
@@ -286,12 +311,23 @@ class EngineRunner:
                 self.manager.handle_timer(now)
                 self._expire_requests(now)
             else:
-                try:
-                    work(now)
-                except Exception:
-                    log.exception("IKE engine failed on an input; input dropped")
-                    self.state.counters["engine-error"] += 1
+                self._run(work, now)
+                # under load take what else waits before flushing: one pass of effects and
+                # one trio round trip for several inputs (effects keep their order)
+                for _ in range(ENGINE_BATCH - 1):
+                    try:
+                        work = self._recv.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    self._run(work, trio.current_time())
             await self._flush()
+
+    def _run(self, work: Callable[[float], None], now: float) -> None:
+        try:
+            work(now)
+        except Exception:
+            log.exception("IKE engine failed on an input; input dropped")
+            self.state.counters["engine-error"] += 1
 
     # --- effects ---------------------------------------------------------------------------
 
@@ -305,6 +341,11 @@ class EngineRunner:
                 self._complete(effect)
             elif isinstance(effect, fx.Event):
                 self._raise_event(effect)
+            elif isinstance(effect, fx.QueryInboundUse):
+                self._nursery.start_soon(self._query_inbound_use, effect)
+            elif isinstance(effect, fx.Fetch):  # off the loop; the IKE_SA waits, nothing else does
+                self._nursery.start_soon(run_fetch, effect, self._send.send, self.manager.fetch_complete,
+                                         self._fetch_limiter)
             else:
                 await self._kernel(effect)
 
@@ -312,7 +353,9 @@ class EngineRunner:
         family = 10 if effect.dst[0].version == 6 else 2
         for sock in self.sockets:
             if sock.family == family and sock.port == effect.src[1]:
-                await sock.send(effect.data, effect.src, effect.dst)
+                # straight out of the socket (no trio round trip) unless its buffer is full
+                if not sock.send_nowait(effect.data, effect.src, effect.dst, quiet=False):
+                    await sock.send(effect.data, effect.src, effect.dst)
                 return
         log.info("no socket for source port %d, datagram to %s dropped", effect.src[1], effect.dst[0])
 
@@ -325,6 +368,46 @@ class EngineRunner:
             await self.kernel.apply(effect)
         except Exception as exc:
             log.warning("kernel interface failed on %s: %s", type(effect).__name__, exc)
+
+    async def _query_inbound_use(self, query: fx.QueryInboundUse) -> None:
+        """When ESP last came in on those SAs (charon's ``get_use_time``), back to the engine;
+        an SA the backend does not know (gone meanwhile) counts as unused."""
+        last: float | None = None
+        for spi in query.spis:
+            try:
+                usage = await self.kernel.query_sa(spi, dst=query.dst)
+            except Exception as exc:  # KernelError, or a backend without the SA
+                log.debug("querying SA %08x for DPD failed: %s", spi, exc)
+                continue
+            if usage.idle is not None:
+                at = trio.current_time() - usage.idle
+                last = at if last is None else max(last, at)
+        self.submit(lambda now: self.manager.inbound_use(query.ike_uniqueid, last, now))
+
+    def _wants_event(self, kind: type) -> bool:
+        name = EVENT_NAMES.get(kind)
+        return name is not None and self.has_listeners(name)
+
+    def _add_request(self, pending: PendingRequest) -> int:
+        rid = self._next_request
+        self._next_request += 1
+        self.requests[rid] = pending
+        if pending.deferred is not None:
+            self._control_levels[pending.loglevel] += 1
+            self._update_control_level()
+        return rid
+
+    def _pop_request(self, rid: int) -> PendingRequest | None:
+        pending = self.requests.pop(rid, None)
+        if pending is not None and pending.deferred is not None:
+            self._control_levels[pending.loglevel] -= 1
+            if self._control_levels[pending.loglevel] <= 0:
+                del self._control_levels[pending.loglevel]
+            self._update_control_level()
+        return pending
+
+    def _update_control_level(self) -> None:
+        self.manager.ctx.control_log_level = max(self._control_levels, default=-1)
 
     def _raise_event(self, event: fx.Event) -> None:
         message = event_message(event)
@@ -342,7 +425,7 @@ class EngineRunner:
                                                       effect.ike_name, effect.ike_uniqueid))
 
     def _complete(self, effect: fx.Completed) -> None:
-        pending = self.requests.pop(effect.request_id, None)
+        pending = self._pop_request(effect.request_id)
         if pending is None or pending.deferred is None:
             return
         if effect.ok:
@@ -358,7 +441,7 @@ class EngineRunner:
     def _expire_requests(self, now: float) -> None:
         for rid, pending in list(self.requests.items()):
             if pending.deadline <= now:
-                del self.requests[rid]
+                self._pop_request(rid)
                 if pending.deferred is not None:
                     ms = round((pending.deadline - pending.started) * 1000)
                     pending.deferred.finish({"success": "no",
@@ -376,18 +459,19 @@ class EngineRunner:
         timeout = _int(req.str("timeout"), 0)
         loglevel = _int(req.str("loglevel"), 1)
         deferred = req.defer() if timeout >= 0 else None
-        rid = self._next_request
-        self._next_request += 1
         pending = PendingRequest(deferred, loglevel, kind, name)
-        self.requests[rid] = pending
+        rid = self._add_request(pending)
 
         def work(now: float) -> None:
-            before = {sa.uniqueid for sa in self.manager.ike_sas()}
+            ctx = self.manager.ctx
+            first = ctx.next_ike_uniqueid  # unique IDs grow: those from here on are new IKE_SAs
             if timeout > 0:
                 pending.deadline = now + timeout / 1000
                 pending.started = now
             self.manager.initiate(peer, child, local, remote, now, rid)
-            pending.ike_ids |= {sa.uniqueid for sa in self.manager.ike_sas()} - before
+            if ctx.next_ike_uniqueid > first:
+                alive = self.manager.ike_sa_ids()
+                pending.ike_ids |= {uid for uid in range(first, ctx.next_ike_uniqueid) if uid in alive}
 
         self.submit(work)
         if deferred is None:
@@ -487,9 +571,7 @@ class EngineRunner:
         if not targets:
             return {"success": "no", "matches": 0, "terminated": 0, "errmsg": "no matching SAs to terminate found"}
         deferred = req.defer() if timeout >= 0 else None
-        rid = self._next_request
-        self._next_request += 1
-        self.requests[rid] = PendingRequest(deferred, _int(req.str("loglevel"), 1), "SA", "", ike_ids)
+        rid = self._add_request(PendingRequest(deferred, _int(req.str("loglevel"), 1), "SA", "", ike_ids))
 
         def work(now: float) -> None:
             for kind, uid in targets:

@@ -51,7 +51,8 @@ class Daemon:
         self.state = DaemonState(settings=self.settings, started=time.time())
         self.state.reload_settings = self.reload_settings
         self.dispatcher = register_all(Dispatcher())
-        self.server = ViciServer(self.dispatcher, self.state, on_client_error=self._count_client_error)
+        self.server = ViciServer(self.dispatcher, self.state, on_client_error=self._count_client_error,
+                                 on_registrations=self._registrations_changed)
         self._log_handlers: list[logging.Handler] = []
         self._trio_thread: int | None = None
 
@@ -65,9 +66,15 @@ class Daemon:
 
     def setup_logging(self) -> None:
         handlers = vlog.configure(self.settings, NS, self.options.foreground)
-        handlers.append(vlog.CallbackHandler(self._log_event, max_level=1))
+        handlers.append(vlog.CallbackHandler(self._log_event, max_level=1,
+                                             active=lambda: self.server.has_listeners("log")))
         vlog.install(handlers)
         self._log_handlers = handlers
+        vlog.apply_levels(handlers)
+
+    def _registrations_changed(self) -> None:
+        """A vici client (un)registered for events: `log` listeners change what is logged."""
+        vlog.apply_levels(self._log_handlers)
 
     def _log_event(self, group: str, level: int, msg: str, record: logging.LogRecord) -> None:
         # vici's `log` event: only from the trio thread, and only built when someone listens

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hmac
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -45,6 +45,7 @@ _HASHES = {"hmac-sha1": "sha1", "hmac-sha256": "sha256", "hmac-sha384": "sha384"
            "hmac-sha512": "sha512", "hmac-md5": "md5"}
 IPPROTO_NONE = 59  # RFC 4303 §2.6: dummy packet for traffic flow confidentiality
 PADDING = tuple(bytes(range(1, n + 1)) for n in range(256))  # RFC 4303 §2.4: 1, 2, 3, ...
+_TRAILERS: dict[int, bytes] = {}  # pad length << 8 | next header -> padding, pad length, next header
 
 
 class EspError(Exception):
@@ -55,9 +56,10 @@ class EspError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class EspPayload:
-    """What decryption yields: the inner packet (tunnel) or upper-layer data (transport)."""
+class EspPayload(NamedTuple):
+    """What decryption yields: the inner packet (tunnel) or upper-layer data (transport).
+
+    A named tuple: one is made for every packet received."""
 
     next_header: int
     data: bytes
@@ -98,6 +100,8 @@ class EspCrypto:
         # RFC 4303 §2.4: the ciphertext ends on a 4-byte boundary, CBC on its block size
         self.pad_block = max(4, self.encr.block_size)
         self._aead = self._make_aead(cipher_key)
+        # AEAD with the ciphertext and ICV in one piece (not GMAC): the per-packet fast path
+        self.plain_aead = self._aead is not None and self.encr.mode != Mode.GMAC
         self._cipher_key = Secret(cipher_key)  # CBC/CTR build a Cipher per packet
 
     def _set_integ(self, keys: SaKeys) -> None:
@@ -202,9 +206,16 @@ def encap(crypto: EspCrypto, spi: int, seq: int, payload: bytes, next_header: in
     """A complete ESP packet carrying PAYLOAD as sequence number SEQ (64-bit with ESN)."""
     if len(iv) != crypto.iv_size:
         raise ValueError(f"IV must be {crypto.iv_size} bytes")
-    pad = padding_length(crypto, len(payload))
-    plaintext = b"".join((payload, PADDING[pad], bytes((pad, next_header))))
-    return HEADER.pack(spi, seq & 0xFFFFFFFF) + crypto.seal(spi, seq, iv, plaintext)
+    pad = (-(len(payload) + 2)) % crypto.pad_block  # padding_length() without TFC padding
+    key = pad << 8 | next_header
+    trailer = _TRAILERS.get(key)
+    if trailer is None:
+        trailer = _TRAILERS[key] = PADDING[pad] + bytes((pad, next_header))
+    if crypto.plain_aead:  # header, IV and AEAD output straight into one buffer
+        header = HEADER.pack(spi, seq & 0xFFFFFFFF)
+        aad = crypto._aad(spi, seq) if crypto.esn else header
+        return b"".join((header, iv, crypto._aead.encrypt(crypto._salt + iv, payload + trailer, aad)))
+    return HEADER.pack(spi, seq & 0xFFFFFFFF) + crypto.seal(spi, seq, iv, payload + trailer)
 
 
 def decap(crypto: EspCrypto, packet: bytes, seq: int) -> EspPayload:
@@ -218,7 +229,16 @@ def decap(crypto: EspCrypto, packet: bytes, seq: int) -> EspPayload:
         raise EspError("malformed", "too short for this SA's transform")
     if crypto.encr.mode == Mode.CBC and body_length % crypto.encr.block_size:
         raise EspError("malformed", "ciphertext is not a whole number of blocks")
-    plaintext = crypto.open(packet, seq)
+    if crypto.plain_aead:  # the header on the wire is the AAD unless ESN adds the high half
+        iv_end = HEADER.size + crypto.iv_size
+        aad = crypto._aad(HEADER.unpack_from(packet)[0], seq) if crypto.esn else packet[: HEADER.size]
+        try:
+            plaintext = crypto._aead.decrypt(crypto._salt + packet[HEADER.size : iv_end],
+                                             memoryview(packet)[iv_end:], aad)
+        except InvalidTag:
+            raise EspError("auth", "ICV mismatch") from None
+    else:
+        plaintext = crypto.open(packet, seq)
     pad, next_header = plaintext[-2], plaintext[-1]
     if pad > len(plaintext) - 2:
         raise EspError("padding", "pad length exceeds the payload")

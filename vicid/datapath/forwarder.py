@@ -34,9 +34,22 @@ log = logging.getLogger("vicid.datapath")
 
 SendEsp = Callable[[bytes, Endpoint, Endpoint], Awaitable[None]]
 SendEspNowait = Callable[[bytes, Endpoint, Endpoint], bool]  # False: would block, use SendEsp
+# a burst from SRC to DST in one go (UDP GSO); returns how many were sent, the rest go by SendEsp
+SendEspBatch = Callable[[list[bytes], Endpoint, Endpoint], int]
 IPPROTO_NONE = 59
 TIMER_IDLE = 3600.0  # nothing expires: look again after this long (or when woken)
 BATCH = 64  # packets moved per wakeup before the forwarder lets other tasks run
+
+
+def flow_key(packet: bytes) -> bytes | None:
+    """Protocol, addresses and ports of an IPv4 packet whose flow is plain to see (no options,
+    not a fragment, length as stated): packets with equal keys match the same policies and
+    selectors. None for anything else (then the full lookup runs)."""
+    if len(packet) < 24 or packet[0] != 0x45 or packet[6] & 0x3F or packet[7]:
+        return None
+    if packet[2] << 8 | packet[3] != len(packet):
+        return None
+    return packet[9:10] + packet[12:24]
 
 
 class PacketDevice(Protocol):
@@ -44,6 +57,8 @@ class PacketDevice(Protocol):
 
     It may also offer ``receive_nowait() -> bytes | None`` and ``send_nowait(packet) -> bool``
     (False: would block); the forwarder then moves bursts without a trio round trip per packet.
+    With ``send_many_nowait(packets) -> int`` (how many were dropped) decrypted packets are
+    collected while a burst of ESP comes in and written together once the burst is over.
     """
 
     async def receive(self) -> bytes: ...
@@ -57,13 +72,19 @@ class Forwarder:
                  events: trio.MemorySendChannel[KernelEvent], *,
                  rng: Callable[[int], bytes] = os.urandom,
                  clock: Callable[[], float] = trio.current_time, queue_size: int = 1024,
-                 send_nowait: SendEspNowait | None = None) -> None:
+                 send_nowait: SendEspNowait | None = None, send_batch: SendEspBatch | None = None) -> None:
         self.sadb = sadb
         self.device = device
         self._send = send
         self._send_nowait = send_nowait
         self._receive_nowait: Callable[[], bytes | None] | None = getattr(device, "receive_nowait", None)
         self._write_nowait: Callable[[bytes], bool] | None = getattr(device, "send_nowait", None)
+        self._write_many: Callable[[list[bytes]], int] | None = getattr(device, "send_many_nowait", None)
+        self._send_batch = send_batch
+        self._pending: list[bytes] = []  # decrypted packets of the current burst (with _write_many)
+        self._flush_wanted = trio.Event()
+        self._in_sa: SaEntry | None = None  # with _in_key: the last inner flow SA's selectors allowed
+        self._in_key: bytes | None = None
         self._events = events
         self._rng = rng
         self._clock = clock
@@ -71,11 +92,17 @@ class Forwarder:
         self.stats: Counter[str] = Counter()
         self._to_device, self._from_esp = trio.open_memory_channel[bytes](queue_size)
         self._queued = 0  # packets in that channel: while any wait, new ones queue behind them
+        # ESP for an SPI without SA: the port may keep it for an SA being set up (larval.py)
+        self.hold_unknown: Callable[[int, bytes, Endpoint, Endpoint], bool] | None = None
         self._wakeup = trio.Event()
 
     # --- outbound -------------------------------------------------------------------------------
     def encapsulate(self, packet: bytes) -> tuple[bytes, Endpoint, Endpoint] | None:
         """(ESP packet, src, dst) for one packet from the device, or None if it is dropped."""
+        sealed = self._encapsulate(packet)
+        return None if sealed is None else (sealed[0], sealed[1].src, sealed[1].dst)
+
+    def _encapsulate(self, packet: bytes) -> tuple[bytes, SaEntry] | None:
         flow = decode_flow(packet)
         if flow is None:
             return self._drop_none("out_malformed")
@@ -98,7 +125,7 @@ class Forwarder:
             return self._drop_none(exc.reason)
         self._emit_all(self.sadb.account(sa, flow.length, now))
         self.stats["packets_out"] += 1
-        return datagram, sa.src, sa.dst
+        return datagram, sa
 
     def _seal(self, sa: SaEntry, packet: bytes) -> bytes:
         if sa.mode == "TRANSPORT":
@@ -122,6 +149,8 @@ class Forwarder:
             return self._drop_none(exc.reason)
         sa = self.sadb.inbound.get(spi)
         if sa is None:
+            if self.hold_unknown is not None and self.hold_unknown(spi, data, src, dst):
+                return None  # an SA being set up: processed once it is installed
             return self._drop_none("unknown_spi")
         replay = sa.replay
         seq = replay.infer(seq_low)
@@ -139,12 +168,22 @@ class Forwarder:
         inner = self._inner_packet(sa, payload.next_header, payload.data)
         if inner is None:
             return None
-        flow = decode_flow(inner)
-        if flow is None:
-            return self._drop_none("in_malformed")
-        if not self.sadb.inbound_allowed(sa, flow):
-            return self._drop_none("in_policy")
-        self._emit_all(self.sadb.account(sa, flow.length, self._clock()))
+        key = flow_key(inner)
+        if key is not None and sa is self._in_sa and key == self._in_key:
+            length = len(inner)  # the flow just found inside this SA's selectors
+        else:
+            flow = decode_flow(inner)
+            if flow is None:
+                return self._drop_none("in_malformed")
+            if not self.sadb.inbound_allowed(sa, flow):
+                return self._drop_none("in_policy")
+            length = flow.length
+            # remembered only when the SA's own selectors decided (they never change; policies may)
+            known = key is not None and sa.local_ts and sa.remote_ts
+            self._in_sa, self._in_key = (sa, key) if known else (None, None)
+        expired = self.sadb.account(sa, length, self._clock())
+        if expired:
+            self._emit_all(expired)
         self.stats["packets_in"] += 1
         return inner
 
@@ -164,6 +203,11 @@ class Forwarder:
             self.drops["internal"] += 1
             return
         if inner is None:
+            return
+        if self._write_many is not None:  # written with the rest of the burst (see _flush_loop)
+            self._pending.append(inner)
+            if len(self._pending) == 1:
+                self._flush_wanted.set()
             return
         # straight into the device unless it is busy or earlier packets still wait (order)
         if self._write_nowait is not None and not self._queued:
@@ -202,27 +246,98 @@ class Forwarder:
         if events:
             self.wake()
 
+    def flush(self) -> None:
+        """Write the packets decrypted so far (the device merges TCP segments)."""
+        packets, self._pending = self._pending, []
+        if not packets or self._write_many is None:
+            return
+        try:
+            dropped = self._write_many(packets)
+        except OSError as exc:
+            dropped = len(packets)
+            log.debug("writing to the TUN device failed: %s", exc)
+        if dropped:
+            self.drops["device_write"] += dropped
+
     def wake(self) -> None:
         """Lifetimes changed (SA installed/deleted): re-arm the expiry timer."""
         self._wakeup.set()
 
     # --- tasks ----------------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        if self._clock is trio.current_time:  # the same clock, two calls fewer per packet
+            self._clock = trio.lowlevel.current_clock().current_time
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._outbound_loop)
             nursery.start_soon(self._inbound_loop)
             nursery.start_soon(self._lifetime_loop)
+            if self._write_many is not None:
+                nursery.start_soon(self._flush_loop)
             task_status.started()
 
     async def _outbound_loop(self) -> None:
         while True:
-            await self._forward_out(await self.device.receive())
-            for _ in range(BATCH - 1):  # what else is queued, without a trio round trip each
-                packet = self._receive_nowait() if self._receive_nowait is not None else None
-                if packet is None:
-                    break
+            packet: bytes | None = await self.device.receive()
+            if self._send_batch is not None:
+                await self._forward_out_batch(packet)
+            else:
                 await self._forward_out(packet)
+                for _ in range(BATCH - 1):  # what else is queued, without a trio round trip each
+                    packet = self._receive_nowait() if self._receive_nowait is not None else None
+                    if packet is None:
+                        break
+                    await self._forward_out(packet)
             await trio.lowlevel.checkpoint()  # a busy device must not starve the other tasks
+
+    async def _forward_out_batch(self, packet: bytes | None) -> None:
+        """Encrypt what the device has queued (up to BATCH), then send runs of datagrams to the
+        same peer with one call each (the shell uses UDP GSO)."""
+        out: list[tuple[bytes, Endpoint, Endpoint]] = []
+        now = self._clock()
+        last_key: bytes | None = None  # the flow of the packet before, and the SA it went by
+        last_sa: SaEntry | None = None
+        while packet is not None:
+            try:
+                key = flow_key(packet)
+                if key is not None and key == last_key and last_sa is not None:
+                    # the next segment of the same flow (TSO): same policy, same SA
+                    datagram = self._seal(last_sa, packet)
+                    self.stats["packets_out"] += 1
+                    out.append((datagram, last_sa.src, last_sa.dst))
+                    expired = self.sadb.account(last_sa, len(packet), now)
+                    if expired:  # a limit was reached: the next packet looks again
+                        self._emit_all(expired)
+                        last_key = last_sa = None
+                else:
+                    sealed = self._encapsulate(packet)
+                    last_key, last_sa = (key, sealed[1]) if sealed is not None else (None, None)
+                    if sealed is not None:
+                        out.append((sealed[0], sealed[1].src, sealed[1].dst))
+            except EspError as exc:
+                self._drop_none(exc.reason)
+                last_key = last_sa = None
+            except Exception:
+                log.exception("outbound packet dropped: internal error")
+                self.drops["internal"] += 1
+                last_key = last_sa = None
+            if len(out) >= BATCH or self._receive_nowait is None:
+                break
+            packet = self._receive_nowait()
+        start = 0
+        while start < len(out):
+            _, src, dst = out[start]
+            end = start + 1
+            while end < len(out) and out[end][1] is src and out[end][2] is dst:
+                end += 1
+            datagrams = [d for d, _, _ in out[start:end]]
+            try:
+                sent = self._send_batch(datagrams, src, dst)
+                for datagram in datagrams[sent:]:
+                    await self._send(datagram, src, dst)
+            except OSError as exc:
+                self.drops["send_failed"] += 1
+                log.debug("sending ESP to %s failed: %s", dst[0], exc)
+            start = end
 
     async def _forward_out(self, packet: bytes) -> None:
         try:
@@ -248,6 +363,13 @@ class Forwarder:
             except OSError as exc:
                 self.drops["device_write"] += 1
                 log.debug("writing to the TUN device failed: %s", exc)
+
+    async def _flush_loop(self) -> None:
+        """Runs once the task that passed a burst of ESP in yields: the burst is over."""
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted = trio.Event()
+            self.flush()
 
     async def _lifetime_loop(self) -> None:
         while True:

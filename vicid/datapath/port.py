@@ -19,16 +19,19 @@ from dataclasses import dataclass
 
 import trio
 
-from vicid.datapath.forwarder import Forwarder, PacketDevice, SendEsp, SendEspNowait
+from vicid.datapath.forwarder import Forwarder, PacketDevice, SendEsp, SendEspBatch, SendEspNowait
+from vicid.datapath.larval import LarvalQueue
 from vicid.datapath.sadb import PolicyEntry, Sadb, SadbError
 from vicid.datapath.tun import DEFAULT_MTU, DEFAULT_NAME, TunDevice
 from vicid.ike.effects import (
     DeleteChildSa,
     DeletePolicy,
+    DeleteVirtualIp,
     Direction,
     Effect,
     InstallChildSa,
     InstallPolicy,
+    InstallVirtualIp,
     IpAddress,
     UpdateChildSa,
 )
@@ -36,6 +39,7 @@ from vicid.ike.ts import TrafficSelector
 from vicid.ike.wire.enums import ProtocolId
 from vicid.kernel.port import LIBIPSEC, KernelError, KernelEvent, KernelFeatures, SaUsage, execute
 from vicid.kernel.routes import Route, Routes
+from vicid.kernel.vips import VirtualIps
 
 log = logging.getLogger("vicid.kernel")
 
@@ -50,6 +54,7 @@ class LibipsecOptions:
     routing_table: int = 220
     routing_table_prio: int = 220
     allow_peer_ts: bool = False
+    install_virtual_ip: bool = True
 
     @classmethod
     def from_settings(cls, get: Callable[[str], str | None], ns: str = "charon") -> LibipsecOptions:
@@ -67,6 +72,7 @@ class LibipsecOptions:
             routing_table=num(f"{ns}.routing_table", 220),
             routing_table_prio=num(f"{ns}.routing_table_prio", 220),
             allow_peer_ts=flag(f"{ns}.plugins.kernel-libipsec.allow_peer_ts", False),
+            install_virtual_ip=flag(f"{ns}.install_virtual_ip", True),
         )
 
 
@@ -79,19 +85,26 @@ class LibipsecPort:
     def __init__(self, send: SendEsp, options: LibipsecOptions | None = None, *,
                  device: PacketDevice | None = None, routes: Routes | None = None,
                  rng: Callable[[int], bytes] = os.urandom, netns: str | None = None,
-                 send_nowait: SendEspNowait | None = None) -> None:
+                 send_nowait: SendEspNowait | None = None, send_batch: SendEspBatch | None = None) -> None:
         self.options = options or LibipsecOptions()
         self.sadb = Sadb(rng)
         self._send = send
         self._send_nowait = send_nowait
+        self._send_batch = send_batch
         self._device = device
         self._routes = routes if routes is not None else Routes(netns)
+        self._vips = VirtualIps(self._routes)
         self._rng = rng
         self._events_send, self.events = trio.open_memory_channel[KernelEvent](1024)
         self.forwarder: Forwarder | None = None
+        # ESP that beats the IKE response creating its SA; the shell sets ``larval.reserved``
+        self.larval = LarvalQueue()
         self.tun_name: str | None = None
         self._oif: int | None = None
         self._route_of: dict[int, tuple[Route, str]] = {}  # id(PolicyEntry) -> (route we installed, peer)
+        # policies sharing one route (a trap and the CHILD_SA its acquire set up have the same
+        # selectors, but are different entries): the route goes with the last of them
+        self._route_refs: dict[Route, int] = {}
         self._excludes: dict[str, tuple[Route, int]] = {}  # peer -> (route, refs)
         self._rules: list[int] = []
 
@@ -105,7 +118,8 @@ class LibipsecPort:
         try:
             await self._setup(tun)
             self.forwarder = Forwarder(self.sadb, self._device, self._send, self._events_send, rng=self._rng,
-                                       send_nowait=self._send_nowait)
+                                       send_nowait=self._send_nowait, send_batch=self._send_batch)
+            self.forwarder.hold_unknown = self._hold_larval
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.forwarder.run)
                 task_status.started()
@@ -124,12 +138,14 @@ class LibipsecPort:
                     self._rules.append(family)
 
     async def _cleanup(self) -> None:
-        for route in [*(r for r, _ in self._route_of.values()), *(r for r, _ in self._excludes.values())]:
+        await self._vips.clear()
+        for route in [*self._route_refs, *(r for r, _ in self._excludes.values())]:
             try:
                 await self._routes.del_route(route)
             except OSError as exc:
                 log.warning("removing route %s failed: %s", route, exc)
         self._route_of.clear()
+        self._route_refs.clear()
         self._excludes.clear()
         for family in self._rules:
             await self._routes.del_rule(self.options.routing_table, self.options.routing_table_prio, family)
@@ -168,7 +184,16 @@ class LibipsecPort:
             raise KernelError(f"failed to add SA: {exc}") from None
         direction = "inbound" if sa.inbound else "outbound"
         log.debug("added %s ESP SA %08x reqid {%d}", direction, sa.spi, sa.reqid)
+        if sa.inbound and len(self.larval) and self.forwarder is not None:
+            held = self.larval.release(sa.spi, self._now())
+            if held:
+                log.debug("processing %d ESP packets that arrived before SA %08x", len(held), sa.spi)
+            for data, src, dst in held:
+                self.forwarder.receive_esp(data, src, dst)
         self._wake()
+
+    def _hold_larval(self, spi: int, data: bytes, src, dst) -> bool:
+        return self.larval.hold(spi, bytes(data), src, dst, self._now())
 
     async def update_sa(self, sa: UpdateChildSa) -> None:
         try:
@@ -185,6 +210,15 @@ class LibipsecPort:
         if entry is None:
             raise KernelError(f"no SA {spi:08x}")
         return entry.usage(self._now())
+
+    # --- virtual IPs (charon sets install_virtual_ip_on to its TUN device) --------------------
+    async def add_ip(self, vip: InstallVirtualIp) -> None:
+        if self.options.install_virtual_ip:  # charon.install_virtual_ip = no: left to the user
+            await self._vips.add(vip.address, self._oif)
+
+    async def del_ip(self, vip: DeleteVirtualIp) -> None:
+        if self.options.install_virtual_ip:
+            await self._vips.delete(vip.address)
 
     # --- policies -------------------------------------------------------------------------------
     async def install_policy(self, policy: InstallPolicy) -> None:
@@ -218,9 +252,10 @@ class LibipsecPort:
         exclude = not self.options.allow_peer_ts and remote.includes(peer.packed)
         if exclude:  # first, so IKE to the peer never enters the tunnel
             await self._add_exclude(str(peer))
-        if await self._routes.add_route(route):
+        if route in self._route_refs or await self._routes.add_route(route):
+            self._route_refs[route] = self._route_refs.get(route, 0) + 1
             self._route_of[id(entry)] = (route, str(peer) if exclude else "")
-        elif exclude:
+        elif exclude:  # somebody else's route: not ours to remove
             await self._drop_exclude(str(peer))
 
     async def _remove_route(self, entry: PolicyEntry) -> None:
@@ -228,7 +263,11 @@ class LibipsecPort:
         if found is None:
             return
         route, peer = found
-        await self._routes.del_route(route)
+        refs = self._route_refs.pop(route, 1) - 1
+        if refs:
+            self._route_refs[route] = refs
+        else:
+            await self._routes.del_route(route)
         if peer:
             await self._drop_exclude(peer)
 

@@ -122,6 +122,16 @@ class PolicyEntry:
         self._active = min(reversed(self.installs), key=self.priority_of) if self.installs else None
         self._priority = self.priority_of(self._active) if self._active else 0
 
+    def added(self, install: InstallPolicy) -> None:
+        """``install`` was just appended: it decides if its priority is no worse (newest among
+        equals), else the decision stands; O(1), where refresh() looks at every install."""
+        if self._active is None or len(self.installs) == 1:
+            self.refresh()
+            return
+        priority = self.priority_of(install)
+        if priority <= self._priority:
+            self._active, self._priority = install, priority
+
     @property
     def active(self) -> InstallPolicy:
         """The install that decides (lowest priority value; newest among equals)."""
@@ -294,7 +304,7 @@ class Sadb:
             entry = self.policies[key] = PolicyEntry(eff.direction, eff.local_ts, eff.remote_ts, eff.kind,
                                                      order=next(self._order))
         entry.installs.append(eff)
-        entry.refresh()
+        entry.added(eff)
         self._flow_policy.clear()
         return entry
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from vicid.ike.config import ChildConfig, IpsecMode
 from vicid.ike.effects import (
@@ -192,10 +193,16 @@ class ChildSa:
             install_time=int(now - self.installed_at),
             rekey_time=None if self.rekey_at is None else int(self.rekey_at - now),
             life_time=None if self.expire_at is None else int(self.expire_at - now),
-            local_ts=tuple(ts.render() for ts in self.my_ts),
-            remote_ts=tuple(ts.render() for ts in self.other_ts))
+            local_ts=_rendered(tuple(self.my_ts)), remote_ts=_rendered(tuple(self.other_ts)))
 
 
+@lru_cache(maxsize=1024)
+def _rendered(ts: tuple) -> tuple[str, ...]:
+    """``%R`` of traffic selectors, remembered (every snapshot of a CHILD_SA renders them)."""
+    return tuple(t.render() for t in ts)
+
+
+@lru_cache(maxsize=256)  # a handful of proposals serve every CHILD_SA; the result is only read
 def _algorithms(p: Proposal) -> dict:
     encr, integ = p.get_algorithm(TransformType.ENCR), p.get_algorithm(TransformType.INTEG)
     esn = p.get_algorithm(TransformType.ESN)

@@ -14,6 +14,7 @@ from typing import Any
 from vicid.creds.store import CredStore
 from vicid.ike.config import PeerConfig
 from vicid.ike.effects import Effect, InstallChildSa
+from vicid.ike.fetch import FetchTable
 from vicid.ike.ke import KeRegistry
 from vicid.ike.rng import Rng
 from vicid.ike.settings import EngineSettings
@@ -25,11 +26,23 @@ _LOGGERS = {"IKE": "vicid.ike", "CHD": "vicid.ike.child", "CFG": "vicid.config",
 _PY_LEVEL = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: 5, 4: 5}
 
 
+# the logger objects themselves: getLogger() takes the logging module's lock on every call
+_LOGGER_OF = {group: logging.getLogger(name) for group, name in _LOGGERS.items()}
+_IKE_LOGGER = _LOGGER_OF["IKE"]
+
+
+def stdlib_logs(group: str, level: int) -> bool:
+    """Would stdlib logging take a line of this group and level (the daemon sets the loggers'
+    levels to what its handlers write, so nobody's lines are never built)?"""
+    return _LOGGER_OF.get(group, _IKE_LOGGER).isEnabledFor(_PY_LEVEL.get(level, logging.DEBUG))
+
+
 def stdlib_log(group: str, level: int, msg: str, ike: tuple[str, int] | None = None) -> None:
     """Mirror an engine log line to stdlib logging (``vicid.log`` maps it to charon's group)."""
-    logger = logging.getLogger(_LOGGERS.get(group, "vicid.ike"))
-    logger.log(_PY_LEVEL.get(level, logging.DEBUG), "%s", msg,
-               extra={"charon_level": level, "ike": ike})
+    logger = _LOGGER_OF.get(group, _IKE_LOGGER)
+    pylevel = _PY_LEVEL.get(level, logging.DEBUG)
+    if logger.isEnabledFor(pylevel):
+        logger.log(pylevel, "%s", msg, extra={"charon_level": level, "ike": ike})
 
 
 @dataclass
@@ -81,11 +94,12 @@ class EngineContext:
     has_contact: Callable[[object, object, object], bool] = lambda _a, _b, _c: False
     check_uniqueness: Callable[[object, bool], bool] = lambda _sa, _force: False
     credmgr: Any = None  # vicid.creds.manager.CredentialManager (created over creds if None)
-    attributes: Any = None  # virtual IP pools and attributes (vicid.config.pools.PoolStore)
+    attributes: Any = None  # vicid.ike.attributes.AttributeProvider: virtual IP pools, attributes
     register_sa: Callable[[object], None] = lambda _sa: None  # check a new IKE_SA in (manager)
     # a new, registered initiator IKE_SA for (peer, my host, other host, use configured ports)
     new_initiator: Callable[..., object] = lambda *_a: None
     install_trap: Callable[[object, object], None] = lambda _p, _c: None
+    fetches: FetchTable = field(default_factory=FetchTable)  # revocation fetches the shell runs
     jobs: list[tuple[float, int, object]] = field(default_factory=list)  # heap of scheduled jobs
     _job_seq: itertools.count = field(default_factory=itertools.count)
 
@@ -104,9 +118,22 @@ class EngineContext:
     # what the shell's IPsec backend needs (charon's kernel features)
     kernel_requires_udp_encap: bool = False  # kernel-libipsec: fake NAT so ESP goes in UDP
     install_sa: Callable[[InstallChildSa], str | None] | None = None  # installs at once; why not
+    query_inbound_use: bool = False  # the shell answers QueryInboundUse (DPD counts ESP traffic)
+    # What the shell consumes, so nothing is built for nobody (the defaults take everything):
+    # Log effects up to this level (the most verbose control-log waiting; -1: none waits) ...
+    control_log_level: int = 4
+    # ... and the events someone listens to (by Event subclass)
+    wants_event: Callable[[type], bool] = lambda _kind: True
+    # IKE_SAs that logged or raised an event (whether or not anyone took it): the manager's
+    # index re-reads them, as it re-reads those named by an effect
+    touched: set[int] = field(default_factory=set)
 
     def emit(self, effect: Effect) -> None:
         self.effects.append(effect)
+
+    def logs(self, group: str, level: int) -> bool:
+        """Is a log line of this group and level wanted (control-log or a logger)?"""
+        return level <= self.control_log_level or stdlib_logs(group, level)
 
     def install(self, effect: InstallChildSa) -> str | None:
         """Install one SA; None on success, else the backend's reason.
@@ -153,3 +180,7 @@ class EngineContext:
 
     def free_child_spi(self, spi: bytes) -> None:
         self.child_spis.discard(spi)
+
+    def child_spi_allocated(self, spi: int) -> bool:
+        """Is SPI one we handed out for an inbound SA (installed or still being negotiated)?"""
+        return spi.to_bytes(4, "big") in self.child_spis

@@ -110,6 +110,31 @@ class DeleteChildSa(Effect):
 
 
 @dataclass(frozen=True)
+class QueryInboundUse(Effect):
+    """When did inbound traffic last use these SAs? (charon's ``get_use_time`` before a DPD: ESP
+    from the peer proves it alive as well as IKE does.) The shell asks its IPsec backend and
+    answers with ``IkeSaManager.inbound_use``; the engine decides about the DPD then."""
+
+    ike_uniqueid: int
+    spis: tuple[int, ...]  # inbound SPIs of the IKE_SA's CHILD_SAs
+    dst: IpAddress  # our address (the SAs' destination)
+
+
+@dataclass(frozen=True)
+class Fetch(Effect):
+    """Fetch revocation data (an OCSP response, a CRL) for IKE_SAs that wait for it
+    (:mod:`vicid.ike.fetch`): POST ``data`` as ``content_type`` to ``uri`` (GET if empty) off
+    the engine loop, at most ``timeout`` seconds, then answer with
+    ``IkeSaManager.fetch_complete(fetch_id, body or None, now)``."""
+
+    fetch_id: int
+    uri: str
+    data: bytes
+    content_type: str
+    timeout: float
+
+
+@dataclass(frozen=True)
 class InstallPolicy(Effect):
     """An IPsec policy for one direction of a CHILD_SA (or a trap/shunt)."""
 
@@ -133,6 +158,24 @@ class DeletePolicy(Effect):
     local_ts: object
     remote_ts: object
     kind: str = "ipsec"
+
+
+@dataclass(frozen=True)
+class InstallVirtualIp(Effect):
+    """Add a virtual IP we were assigned (charon ``kernel->add_ip``): on the backend's own
+    device (kernel-libipsec's TUN) or on the interface holding ``near``, our IKE address.
+    Backends count references: a reauthentication installs it again before the old IKE_SA
+    removes it."""
+
+    address: IpAddress
+    near: IpAddress
+
+
+@dataclass(frozen=True)
+class DeleteVirtualIp(Effect):
+    """Remove one reference to a virtual IP (charon ``kernel->del_ip``)."""
+
+    address: IpAddress
 
 
 # --- SA snapshots for events and list-sas ------------------------------------------------------

@@ -61,8 +61,9 @@ class RetryChildJob:
 
 @dataclass(frozen=True)
 class TrapJob:
-    """Install a trap (dpd_action/close_action ``trap``) once the CHILD_SA it replaces is gone,
-    so the trap's route is not taken down with the old SA's."""
+    """Install a trap (dpd_action/close_action ``trap``) once the CHILD_SA it replaces is gone.
+    The userspace datapath counts route users, so there the order does not matter; the XFRM
+    port keys its policies by kind too, while the kernel knows one policy per selector."""
 
     peer: PeerConfig
     child: ChildConfig

@@ -15,11 +15,11 @@ import hashlib
 import heapq
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 
 from vicid.creds.store import CredStore
 from vicid.errors import IkeProtocolError, InvalidSyntax
-from vicid.ike import jobs
+from vicid.ike import fetch, jobs
 from vicid.ike.child import ChildSa
 from vicid.ike.config import AuthRule, ChildConfig, PeerConfig, UniquePolicy
 from vicid.ike.context import EngineContext, stdlib_log
@@ -97,6 +97,9 @@ class IkeSaManager:
                 if view is not None and hasattr(view, "uniqueid"):
                     index.dirty.add(view.uniqueid)
         index.synced = len(effects)
+        if self.ctx.touched:  # SAs that logged (whether or not the line was kept) or raised events
+            index.dirty |= self.ctx.touched
+            self.ctx.touched.clear()
         dirty, index.dirty = index.dirty, set()
         for uid in dirty:
             sa = self._sas.get(uid)
@@ -312,6 +315,7 @@ class IkeSaManager:
 
     def _destroy(self, sa: IkeSa) -> None:
         sa.destroy()
+        self.ctx.fetches.forget(sa.uniqueid)
         self._sas.pop(sa.uniqueid, None)
         if self._by_spi.get(sa.my_spi) is sa:
             del self._by_spi[sa.my_spi]
@@ -431,6 +435,9 @@ class IkeSaManager:
         self._sync()
         self._resync_all(now)
         self._run_jobs(now)
+        for fetch_id in self.ctx.fetches.expired(now):  # the shell never answered: failed
+            stdlib_log("CFG", 1, f"no answer to {fetch.describe(self.ctx.fetches, fetch_id)}, giving up")
+            self.fetch_complete(fetch_id, None, now)
         for uid in self._index.due(now):
             sa = self._sas.get(uid)
             if sa is None:
@@ -443,7 +450,8 @@ class IkeSaManager:
 
     def next_deadline(self) -> float | None:
         self._sync()
-        deadlines = [d for d in (self._index.next_deadline(), self.ctx.next_job()) if d is not None]
+        deadlines = [d for d in (self._index.next_deadline(), self.ctx.next_job(), self.ctx.fetches.next_deadline())
+                     if d is not None]
         return min(deadlines) if deadlines else None
 
     def _run_jobs(self, now: float) -> None:
@@ -539,6 +547,37 @@ class IkeSaManager:
             self._acquire(event.reqid, now)
         elif isinstance(event, KernelExpire):
             self._expire(event, now)
+
+    def fetch_complete(self, fetch_id: int, body: bytes | None, now: float) -> None:
+        """The shell's answer to a Fetch effect (None: failed or timed out): every IKE_SA
+        waiting for it goes on with its parked message (:mod:`vicid.ike.fetch`)."""
+        self._now = now
+        pending = self.ctx.fetches.complete(fetch_id)
+        if pending is None:  # given up on already, or nobody waits any more
+            return
+        for uid in pending.waiting:
+            sa = self._sas.get(uid)
+            if sa is None or sa.destroyed:
+                continue
+            self._index.dirty.add(uid)
+            sa.now = now
+            try:
+                self._after(sa, fetch.resume(sa, fetch_id, pending.request, body))
+            except Exception:  # a bug must not take the daemon down; counted and logged
+                log.exception("internal error resuming IKE_SA #%d after a fetch", uid)
+                self.ctx.drop("internal_error")
+        self._sync()
+
+    def inbound_use(self, ike_uniqueid: int, last_in: float | None, now: float) -> None:
+        """The shell's answer to QueryInboundUse: when ESP last came in on that IKE_SA's
+        CHILD_SAs (None: never, or the backend could not tell); DPD goes on from there."""
+        self._now = now
+        sa = self._sas.get(ike_uniqueid)
+        if sa is None or sa.destroyed:
+            return
+        self._index.dirty.add(sa.uniqueid)
+        self._after(sa, sa.inbound_use(last_in, now))
+        self._sync()
 
     def _expire(self, event: KernelExpire, now: float) -> None:
         spi = event.spi.to_bytes(4, "big")
@@ -645,6 +684,10 @@ class IkeSaManager:
 
     def ike_sas(self) -> list[IkeSa]:
         return [self._sas[uid] for uid in sorted(self._sas)]
+
+    def ike_sa_ids(self) -> KeysView[int]:
+        """The unique IDs of all IKE_SAs (a live view: membership is a dict lookup)."""
+        return self._sas.keys()
 
     def counts(self) -> tuple[int, int]:
         """(total, half-open) IKE_SAs for vici ``stats``."""

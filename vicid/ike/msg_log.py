@@ -37,6 +37,18 @@ NOTIFY_SHORT: dict[int, str] = {
     16442: "AGGFRAG", 16444: "RES_INFO", 40961: "BEET_MODE"}
 
 
+_CFG_SHORT = {1: "RQ", 2: "RP", 3: "S", 4: "A"}
+_CP_SHORT = ("ADDR", "MASK", "DNS", "NBNS", "EXP", "DHCP", "VER", "ADDR6", "MASK6", "DNS6", "NBNS6", "DHCP6",
+             "SUBNET", "SUP", "SUBNET6", "MIP6HPFX", "LINK6", "PFX6", "HOA", "PCSCF4", "PCSCF6", "FTTKAT",
+             "EXTSRC4", "DPD", "DOMAIN", "TA")
+_UNITY_SHORT = ("U_BANNER", "U_SAVEPWD", "U_DEFDOM", "U_SPLITDNS", "U_SPLITINC", "U_NATTPORT", "U_LOCALLAN",
+                "U_PFS", "U_FWTYPE", "U_BKPSRV", "U_DDNSHOST")
+CP_ATTR_SHORT: dict[int, str] = {
+    **{1 + i: name for i, name in enumerate(_CP_SHORT)}, 23456: "SRV", 23457: "SRV6",
+    **{28672 + i: name for i, name in enumerate(_UNITY_SHORT)}}
+"""charon's ``configuration_attribute_type_short_names`` (IKEv2 and proprietary types)."""
+
+
 def _payload(p: Payload) -> str:
     if isinstance(p, UnknownPayload):
         return f"UNKN({p.payload_type})"
@@ -45,6 +57,9 @@ def _payload(p: Payload) -> str:
         return f"{text}({NOTIFY_SHORT.get(p.notify_type, f'({p.notify_type})')})"
     if isinstance(p, SkfPayload):
         return f"{text}({p.number}/{p.total})"
+    if p.payload_type == 47 and p.attributes:  # CPRQ(ADDR DNS): CFG type and attributes
+        names = " ".join(CP_ATTR_SHORT.get(a.attr_type, f"({a.attr_type})") for a in p.attributes)
+        return f"{text}{_CFG_SHORT.get(p.cfg_type, '')}({names})"
     return text
 
 

@@ -70,17 +70,32 @@ PAYLOAD_ORDER: dict[tuple[int, bool], Order] = {
 """Per (exchange type, is request): the order rows of charon's message rules."""
 
 
-def _matches(payload: Payload, ptype: int, notify: int) -> bool:
-    if payload.payload_type != ptype:
-        return False
-    return ptype != P.NOTIFY or not notify or payload.notify_type == notify
+def _first_rows(order: Order) -> dict[tuple[int, int], int]:
+    """(payload type, notify type) -> the first row of ORDER with exactly that key."""
+    rows: dict[tuple[int, int], int] = {}
+    for n, key in enumerate(order):
+        rows.setdefault(key, n)
+    return rows
+
+
+_ROWS = {key: _first_rows(order) for key, order in PAYLOAD_ORDER.items()}
+_NO_ROW = 1 << 30
+
+
+def _row(rows: dict[tuple[int, int], int], payload: Payload) -> int:
+    """The first row that takes PAYLOAD (a notify: its own row or the any-notify row)."""
+    ptype = payload.payload_type
+    if ptype != P.NOTIFY:
+        return rows.get((ptype, 0), _NO_ROW)
+    return min(rows.get((ptype, payload.notify_type), _NO_ROW), rows.get((ptype, 0), _NO_ROW))
 
 
 def order_payloads(exchange: int, is_request: bool, payloads: Sequence[Payload]) -> list[Payload]:
-    """charon's ``order_payloads``: stable per row; payloads without a row go last, reversed."""
-    rest = list(payloads)
-    out: list[Payload] = []
-    for ptype, notify in PAYLOAD_ORDER.get((exchange, is_request), ()):
-        out += [p for p in rest if _matches(p, ptype, notify)]
-        rest = [p for p in rest if not _matches(p, ptype, notify)]
-    return out + rest[::-1]
+    """charon's ``order_payloads``: stable per row; payloads without a row go last, reversed.
+
+    Each payload goes to the first row it matches (one pass, where charon moves the matching
+    payloads row by row)."""
+    rows = _ROWS.get((exchange, is_request), {})
+    ranked = [(_row(rows, p), n, p) for n, p in enumerate(payloads)]
+    out = [p for row, _, p in sorted(t for t in ranked if t[0] != _NO_ROW)]
+    return out + [p for row, _, p in reversed(ranked) if row == _NO_ROW]

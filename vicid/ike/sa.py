@@ -8,9 +8,11 @@ SA wants :meth:`handle_timer` (retransmission, half-open timeout, hard lifetime)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum, auto
+from functools import lru_cache
 from ipaddress import ip_address
 
 from vicid.ike.authenticators.info import AuthRounds
@@ -22,13 +24,17 @@ from vicid.ike.effects import (
     ChildRekey,
     ChildStateChange,
     ChildUpDown,
+    DeleteVirtualIp,
     Endpoint,
     IkeRekey,
     IkeSaView,
     IkeStateChange,
     IkeUpdate,
     IkeUpDown,
+    InstallVirtualIp,
+    IpAddress,
     Log,
+    QueryInboundUse,
     SendDatagram,
     UpdateChildSa,
 )
@@ -142,11 +148,14 @@ class IkeSa:
         self.now = now
         self.nat_detection_dest: bytes = b""
         self.auth = AuthRounds()  # authentication rounds (ike_auth, ike_cert_pre/post)
-        self.my_vips: list = []  # virtual IPs (ike_config)
-        self.other_vips: list = []
+        self.my_vips: list[IpAddress] = []  # virtual IPs we got (ike_config), installed
+        self.other_vips: list[IpAddress] = []  # virtual IPs we assigned to the peer (leases)
+        self.config_attributes: list[tuple[int, bytes]] = []  # other attributes we received
         self.tm = TaskManager(self, passive_tasks)
         self.destroyed = False
         self.inbound_at = now  # last authenticated message from the peer (DPD)
+        self.esp_inbound_at = -math.inf  # last inbound ESP on a CHILD_SA, as the backend told us
+        self.esp_query_pending = False  # a QueryInboundUse awaits its answer
         self.keyingtry = 0
 
     # --- identity / names -------------------------------------------------------------------
@@ -177,20 +186,37 @@ class IkeSa:
     # --- effects ------------------------------------------------------------------------------
     def log(self, group: str, level: int, msg: str) -> None:
         """A charon log line: Log effect (control-log) and stdlib logging."""
-        self.ctx.emit(Log(group, level, msg, self.name, self.uniqueid))
+        ctx = self.ctx
+        ctx.touched.add(self.uniqueid)
+        if level <= ctx.control_log_level:
+            ctx.emit(Log(group, level, msg, self.name, self.uniqueid))
         stdlib_log(group, level, msg, (self.name, self.uniqueid))
+
+    def logs(self, group: str, level: int) -> bool:
+        """Does anyone take such a line? (guards lines that cost something to build; like a
+        logged line, asking marks the SA as changed for the manager's index)"""
+        self.ctx.touched.add(self.uniqueid)
+        return self.ctx.logs(group, level)
+
+    def _wants(self, event: type) -> bool:
+        """Does the shell take this event? (the SA counts as changed either way)"""
+        self.ctx.touched.add(self.uniqueid)
+        return self.ctx.wants_event(event)
 
     def drop(self, reason: str) -> None:
         self.ctx.drop(reason)
 
     def alert(self, kind: str) -> None:
-        self.ctx.emit(Alert(kind, self.view(self.now)))
+        if self._wants(Alert):
+            self.ctx.emit(Alert(kind, self.view(self.now)))
 
     def send(self, packets: Sequence[bytes], src: Endpoint, dst: Endpoint) -> None:
         """SendDatagram per packet; the non-ESP marker unless one port is 500 (RFC 3948 §2.2)."""
         marker = needs_non_esp_marker(src[1], dst[1])
+        logs = self.logs("NET", 1)
         for packet in packets:
-            self.log("NET", 1, f"sending packet: from {_ep(src)} to {_ep(dst)} ({len(packet)} bytes)")
+            if logs:
+                self.log("NET", 1, f"sending packet: from {_ep(src)} to {_ep(dst)} ({len(packet)} bytes)")
             self.ctx.emit(SendDatagram(add_non_esp_marker(packet) if marker else packet, src, dst))
 
     def protect(self, message: Message, src: Endpoint, dst: Endpoint) -> list[bytes]:
@@ -210,12 +236,14 @@ class IkeSa:
 
     # --- state and events ---------------------------------------------------------------------
     def set_state(self, state: IkeState) -> None:
-        self.log("IKE", 2, f"IKE_SA {self.name}[{self.uniqueid}] state change: "
-                           f"{self.state.value} => {state.value}")
+        if self.logs("IKE", 2):
+            self.log("IKE", 2, f"IKE_SA {self.name}[{self.uniqueid}] state change: "
+                               f"{self.state.value} => {state.value}")
         if state == IkeState.ESTABLISHED and self.state in (IkeState.CONNECTING, IkeState.PASSIVE):
             self.timers.half_open = None
             self._schedule_lifetimes()
-        self.ctx.emit(IkeStateChange(self.view(self.now), state.value))
+        if self._wants(IkeStateChange):
+            self.ctx.emit(IkeStateChange(self.view(self.now), state.value))
         self.state = state
         self.listeners = [lst for lst in self.listeners if lst.ike_state_change(self, state)]
 
@@ -247,23 +275,31 @@ class IkeSa:
 
     def ike_updown(self, up: bool) -> None:
         """Bus ``ike_updown``; a down event implicitly downs all CHILD_SAs (``bus.c``)."""
+        wants = self._wants
+        ike_event, child_events = wants(IkeUpDown), not up and wants(ChildUpDown)
+        if not ike_event and not child_events:
+            return
         view = self.view(self.now)
-        self.ctx.emit(IkeUpDown(view, up))
-        if up:
+        if ike_event:
+            self.ctx.emit(IkeUpDown(view, up))
+        if not child_events:
             return
         for child in self.children:
             if child.state not in (ChildState.REKEYED, ChildState.DELETED):
                 self.ctx.emit(ChildUpDown(view, child.view(self.now), False))
 
     def child_updown(self, child: ChildSa, up: bool) -> None:
-        self.ctx.emit(ChildUpDown(self.view(self.now), child.view(self.now), up))
+        if self._wants(ChildUpDown):
+            self.ctx.emit(ChildUpDown(self.view(self.now), child.view(self.now), up))
 
     def set_child_state(self, child: ChildSa, state: ChildState) -> None:
         if child.state == state:
             return
-        self.log("CHD", 2, f"CHILD_SA {child.name}{{{child.uniqueid}}} state change: "
-                           f"{child.state.value} => {state.value}")
-        self.ctx.emit(ChildStateChange(self.view(self.now), child.view(self.now), state.value))
+        if self.logs("CHD", 2):
+            self.log("CHD", 2, f"CHILD_SA {child.name}{{{child.uniqueid}}} state change: "
+                               f"{child.state.value} => {state.value}")
+        if self._wants(ChildStateChange):
+            self.ctx.emit(ChildStateChange(self.view(self.now), child.view(self.now), state.value))
         self.listeners = [lst for lst in self.listeners if lst.child_state_change(self, child, state)]
         child.state = state
 
@@ -299,7 +335,7 @@ class IkeSa:
         if new_me is None and new_other is None:
             return
         level = 1 if self.state == IkeState.ESTABLISHED else 2
-        if not silent:
+        if not silent and self._wants(IkeUpdate):
             self.ctx.emit(IkeUpdate(self.view(self.now), new_me or self.my_host, new_other or self.other_host))
         if new_me is not None:
             self.log("IKE", level, f"local endpoint changed from {_ep(self.my_host)} to {_ep(new_me)}")
@@ -335,6 +371,54 @@ class IkeSa:
         self.tm.reset(0, 0)
         queue_ike(self)
 
+    # --- virtual IPs --------------------------------------------------------------------------
+    def other_eap_id(self) -> Identification:
+        """``get_other_eap_id``: the peer's EAP identity if it used one, else its IKE identity."""
+        return self.auth.remote_eap_identity or self.other_id
+
+    def add_virtual_ip(self, local: bool, ip: IpAddress) -> None:
+        """``add_virtual_ip``: ours is installed (on the TUN device / the IKE interface)."""
+        if local:
+            self.log("IKE", 1, f"installing new virtual IP {ip}")
+            self.ctx.emit(InstallVirtualIp(ip, self.my_host[0]))
+            self.my_vips.append(ip)
+        else:
+            self.other_vips.append(ip)
+
+    def clear_virtual_ips(self, local: bool) -> None:
+        """``clear_virtual_ips``: ours are removed; the peer's are only forgotten (no release)."""
+        if local:
+            for ip in self.my_vips:
+                self.ctx.emit(DeleteVirtualIp(ip))
+            self.my_vips = []
+        else:
+            self.other_vips = []
+
+    def dynamic_hosts(self, local: bool) -> list[IpAddress]:
+        """``ike_sa_get_dynamic_hosts``: what ``dynamic`` selectors resolve to - the virtual IPs,
+        else our address; the peer's address only if no pool would assign it one."""
+        vips = self.my_vips if local else self.other_vips
+        if vips:
+            return list(vips)
+        if local:
+            return [self.my_host[0]]
+        if self.peer_cfg is not None and self.peer_cfg.pools:
+            return []
+        return [self.other_host[0]]
+
+    def _release_virtual_ips(self) -> None:
+        """On destroy: remove ours, give the peer's leases back to their pools."""
+        for ip in reversed(self.my_vips):
+            self.ctx.emit(DeleteVirtualIp(ip))
+        self.my_vips = []
+        provider = self.ctx.attributes
+        if self.other_vips and provider is not None and self.peer_cfg is not None:
+            identity = self.other_eap_id()
+            for ip in reversed(self.other_vips):
+                provider.release_address(self.peer_cfg.pools, ip, identity,
+                                         lambda line: self.log("CFG", 1, line))
+        self.other_vips = []
+
     # --- children -----------------------------------------------------------------------------
     def new_child(self, config: ChildConfig, initiator: bool) -> ChildSa:
         return ChildSa(config, self.ctx.child_uniqueid(), 0, initiator, my_host=self.my_host,
@@ -367,7 +451,8 @@ class IkeSa:
         self.now = now
         if self.state == IkeState.PASSIVE:
             return Status.FAILED
-        self.log("NET", 1, f"received packet: from {_ep(src)} to {_ep(dst)} ({len(raw)} bytes)")
+        if self.logs("NET", 1):
+            self.log("NET", 1, f"received packet: from {_ep(src)} to {_ep(dst)} ({len(raw)} bytes)")
         return self.tm.process_message(raw, clear, src, dst)
 
     def initiate(self, child_cfg: ChildConfig | None, now: float, reqid: int = 0) -> Status:
@@ -476,13 +561,19 @@ class IkeSa:
             self.ike_updown(False)
         return Status.DESTROY_ME
 
-    def send_dpd(self, now: float) -> Status:
-        """``send_dpd``: a liveness check if nothing came from the peer for dpd_delay."""
+    def send_dpd(self, now: float, esp_checked: bool = False) -> Status:
+        """``send_dpd``: a liveness check if nothing came from the peer for dpd_delay, neither
+        IKE nor (``get_use_time``) ESP on one of our inbound SAs; the backend is asked first
+        (QueryInboundUse), its answer comes back through :meth:`inbound_use`."""
         delay = self.peer_cfg.dpd_delay if self.peer_cfg else 0
         diff = 0.0
         queued = False
         if not self.tm.busy:
-            diff = now - self.inbound_at
+            diff = now - max(self.inbound_at, self.esp_inbound_at)
+            if delay and diff >= delay and not esp_checked and not self.esp_query_pending \
+                    and self._query_inbound_use():
+                self.timers.dpd = now + delay  # without an answer by then, the DPD goes out
+                return Status.SUCCESS
             if not delay or diff >= delay:
                 self.log("IKE", 1, "sending DPD request")
                 from vicid.ike.tasks.ike_dpd import IkeDpd
@@ -493,6 +584,25 @@ class IkeSa:
         if delay:
             self.timers.dpd = now + delay - diff
         return self.tm.initiate() if queued else Status.SUCCESS
+
+    def _query_inbound_use(self) -> bool:
+        """Ask the backend when ESP last came in on our CHILD_SAs (False: nothing to ask)."""
+        spis = tuple(c.spi_in_int for c in self.children if c.spi_in)  # rekeyed ones too, as charon
+        if not self.ctx.query_inbound_use or not spis:
+            return False
+        self.ctx.emit(QueryInboundUse(self.uniqueid, spis, self.my_host[0]))
+        self.esp_query_pending = True
+        return True
+
+    def inbound_use(self, last_in: float | None, now: float) -> Status:
+        """The backend's answer to QueryInboundUse: the latest inbound ESP (None: none yet)."""
+        self.now = now
+        self.esp_query_pending = False
+        if last_in is not None:
+            self.esp_inbound_at = max(self.esp_inbound_at, last_in)
+        if not self._usable():
+            return Status.SUCCESS
+        return self.send_dpd(now, esp_checked=True)
 
     def reestablish(self) -> bool:
         """``reestablish``: a new IKE_SA for the CHILD_SAs whose dpd_action (close_action when
@@ -518,6 +628,8 @@ class IkeSa:
         if not restart and not creates:
             return False
         new = self.ctx.new_initiator(self.peer_cfg, self.my_host, self.other_host, True)
+        for vip in self.my_vips:
+            new.add_virtual_ip(True, vip)
         for child in keep:
             self.log("IKE", 1, f"restarting CHILD_SA {child.name}")
             new.queue_recreated(child)
@@ -560,6 +672,8 @@ class IkeSa:
             self.set_condition(Cond.REAUTHENTICATING, False)
             return Status.SUCCESS
         new = self.ctx.new_initiator(self.peer_cfg, self.my_host, self.other_host, False)
+        for vip in self.my_vips:  # asked for again; installed twice until this IKE_SA goes
+            new.add_virtual_ip(True, vip)
         for child in children:
             new.queue_recreated(child)
         for task in creates:
@@ -595,8 +709,11 @@ class IkeSa:
         """``inherit_post``: hosts, identities, CHILD_SAs, queued tasks and the reauth time."""
         self.my_host, self.other_host = other.my_host, other.other_host
         self.my_id, self.other_id = other.my_id, other.other_id
-        if not children:
+        self.auth = other.auth  # who authenticated how (the EAP identity keys leases)
+        if not children:  # a redundant IKE_SA of a rekey collision: it takes nothing over
             return
+        self.my_vips, other.my_vips = other.my_vips + self.my_vips, []
+        self.other_vips, other.other_vips = other.other_vips + self.other_vips, []
         self.children, other.children = other.children + self.children, []
         self.tm.adopt_tasks(other.tm)
         # vici requests waiting on the old IKE_SA follow its tasks (controller listeners)
@@ -633,10 +750,13 @@ class IkeSa:
     # --- events and jobs ----------------------------------------------------------------------
     def child_rekey(self, old: ChildSa, new: ChildSa) -> None:
         """Bus ``child_rekey``: vici ``child-rekey`` with both CHILD_SAs."""
-        self.ctx.emit(ChildRekey(self.view(self.now), old.view(self.now), new.view(self.now)))
+        if self._wants(ChildRekey):
+            self.ctx.emit(ChildRekey(self.view(self.now), old.view(self.now), new.view(self.now)))
 
     def ike_rekey(self, new: IkeSa) -> None:
-        self.ctx.emit(IkeRekey(self.view(self.now), new.view(self.now)))
+        self.ctx.touched.add(new.uniqueid)
+        if self._wants(IkeRekey):
+            self.ctx.emit(IkeRekey(self.view(self.now), new.view(self.now)))
 
     def schedule_child_rekey(self, child: ChildSa, delay: float) -> None:
         from vicid.ike.jobs import RekeyChildJob
@@ -682,6 +802,7 @@ class IkeSa:
         self.set_state(IkeState.DESTROYING)
         for child in list(self.children):
             self.destroy_child(child)
+        self._release_virtual_ips()  # after the CHILD_SAs, whose routes use the addresses
         self.tm.flush()
 
     # --- snapshot -----------------------------------------------------------------------------
@@ -691,9 +812,9 @@ class IkeSa:
         established = self.state == IkeState.ESTABLISHED and self.timers.established is not None
         return IkeSaView(
             name=self.name, uniqueid=self.uniqueid, state=self.state.value,
-            local_host=_host_text(self.my_host), local_port=self.my_host[1], local_id=str(self.my_id),
+            local_host=_host_text(self.my_host), local_port=self.my_host[1], local_id=_id_text(self.my_id),
             remote_host=_host_text(self.other_host), remote_port=self.other_host[1],
-            remote_id=str(self.other_id), initiator=self.initiator,
+            remote_id=_id_text(self.other_id), initiator=self.initiator,
             remote_eap_id=_eap_id(self),
             initiator_spi=int.from_bytes(self.spi_i, "big"), responder_spi=int.from_bytes(self.spi_r, "big"),
             nat_local=self.has(Cond.NAT_HERE), nat_remote=self.has(Cond.NAT_THERE),
@@ -701,6 +822,8 @@ class IkeSa:
             established=int(now - self.timers.established) if established else None,  # type: ignore[operator]
             rekey_time=_until(self.timers.rekey, now) if established else None,
             reauth_time=_until(self.timers.reauth, now) if established else None,
+            local_vips=tuple(str(ip) for ip in self.my_vips),
+            remote_vips=tuple(str(ip) for ip in self.other_vips),
             tasks_queued=queued, tasks_active=active, tasks_passive=passive,
             children=tuple(c.view(now) for c in self.children))
 
@@ -719,6 +842,13 @@ def _name(enum: type, value: int) -> str:
     return enum(value).name if value in enum._value2member_map_ else str(value)
 
 
+@lru_cache(maxsize=1024)
+def _id_text(ident: Identification) -> str:
+    """``%Y`` of an identity, remembered: every event snapshot renders both of an SA's."""
+    return str(ident)
+
+
+@lru_cache(maxsize=256)  # a handful of proposals serve every SA; the result is only read
 def _ike_algorithms(p: Proposal | None) -> dict:
     if p is None:
         return {}

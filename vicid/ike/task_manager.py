@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from vicid.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
 from vicid.ike.crypto.cipher import IntegrityError
 from vicid.ike.effects import Endpoint
+from vicid.ike.fetch import FetchNeeded, FetchState, Parked, busy, park
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, exchange_name, notify_name
 from vicid.ike.msg_log import describe
 from vicid.ike.retransmit import GIVE_UP, retransmit_timeout
@@ -84,6 +85,7 @@ class TaskManager:
         self.responding = Responding()
         self._passive_factory = passive_factory
         self._reset_flag = False
+        self.fetch = FetchState()  # a message parked while revocation data is fetched
 
     # --- queues ---------------------------------------------------------------------------
     def queue(self, task: Task) -> None:
@@ -101,6 +103,7 @@ class TaskManager:
         return False
 
     def flush(self) -> None:
+        self.fetch.clear()
         tasks = self.queued + self.passive + self.active
         self.queued.clear()
         self.passive.clear()
@@ -251,6 +254,8 @@ class TaskManager:
         return Status.SUCCESS
 
     def next_deadline(self) -> float | None:
+        if self.fetch.parked is not None:  # the response is being processed: no retransmits
+            return None
         return self.initiating.deadline if self.initiating.packets else None
 
     def handle_timer(self, now: float) -> Status:
@@ -269,13 +274,14 @@ class TaskManager:
         """Encode (and protect, maybe fragment) a message; IKE_SA_INIT stays in clear."""
         msg.header = self.header_for(msg, spi_r)
         payloads = msg.ordered()
-        self.sa.log("ENC", 1, "generating " + describe(msg.exchange, msg.is_request, msg.message_id,
-                                                        payloads))
+        if self.sa.logs("ENC", 1):
+            self.sa.log("ENC", 1, "generating " + describe(msg.exchange, msg.is_request, msg.message_id,
+                                                            payloads))
         if msg.exchange == E.IKE_SA_INIT:
             msg.raw = encode_message(msg.header, payloads)
             return [msg.raw]
         packets = self.sa.protect(Message(msg.header, (), tuple(payloads)), msg.src, msg.dst)
-        if len(packets) > 1:
+        if len(packets) > 1 and self.sa.logs("ENC", 1):
             self._log_fragments(msg, packets)
         return packets
 
@@ -290,6 +296,9 @@ class TaskManager:
     def process_message(self, raw: bytes, clear: Message, src: Endpoint, dst: Endpoint) -> Status:
         """Entry point for one datagram of this IKE_SA (``process_message()``)."""
         mid = clear.message_id
+        if self.fetch.parked is not None:
+            busy(self.sa, mid, clear.is_request)
+            return Status.SUCCESS
         if clear.is_request:
             if mid != self.responding.mid:
                 return self._not_current_request(raw, clear, src, dst)
@@ -328,8 +337,9 @@ class TaskManager:
             return self._undecryptable(clear, exc)
         if message is None:
             return Status.SUCCESS  # fragment stored, message incomplete
-        self.sa.log("ENC", 1, "parsed " + describe(message.exchange_type, message.is_request,
-                                                    message.message_id, message.all_payloads()))
+        if self.sa.logs("ENC", 1):
+            self.sa.log("ENC", 1, "parsed " + describe(message.exchange_type, message.is_request,
+                                                        message.message_id, message.all_payloads()))
         try:
             validate(message)
         except InvalidSyntax as exc:
@@ -357,8 +367,9 @@ class TaskManager:
     def _add_fragment(self, raw: bytes, clear: Message, skf: SkfPayload) -> Message | None:
         assert self.sa.keymat.inbound is not None
         chunk = open_fragment(raw, clear, self.sa.keymat.inbound)
-        self.sa.log("ENC", 1, "parsed " + describe(clear.exchange_type, clear.is_request,
-                                                    clear.message_id, [skf]))
+        if self.sa.logs("ENC", 1):
+            self.sa.log("ENC", 1, "parsed " + describe(clear.exchange_type, clear.is_request,
+                                                        clear.message_id, [skf]))
         side = self.responding if clear.is_request else self.initiating
         if side.defrag is None or side.defrag.message_id != clear.message_id:
             side.defrag = Reassembler(clear.message_id, max_size=self.sa.ctx.settings.max_packet)
@@ -439,19 +450,34 @@ class TaskManager:
             if self._reject_request(msg):
                 return Status.SUCCESS
             self.sa.update_hosts(msg.dst, msg.src, force=msg.message_id == 1)
-            status = self.process_request(msg)
-            if status is Status.SUCCESS:
-                self.responding.mid = (self.responding.mid + 1) & 0xFFFFFFFF
-                self.responding.prev_hash = self.responding.hash
-                return Status.SUCCESS
-            if status is Status.NEED_MORE:
-                return Status.SUCCESS
-            self.flush()
-            return Status.DESTROY_ME
+            return self._request_done(self.process_request(msg))
         self.sa.update_hosts(msg.dst, None, force_local=msg.message_id == 0)
         status = self.process_response(msg)
         if status is not Status.SUCCESS:
             self.flush()
+        return status
+
+    def _request_done(self, status: Status) -> Status:
+        if status is Status.SUCCESS:
+            self.responding.mid = (self.responding.mid + 1) & 0xFFFFFFFF
+            self.responding.prev_hash = self.responding.hash
+            return Status.SUCCESS
+        if status is Status.NEED_MORE:  # also: parked for a fetch (the message ID stays)
+            return Status.SUCCESS
+        self.flush()
+        return Status.DESTROY_ME
+
+    def resume(self, parked: Parked) -> Status:
+        """Go on with a message parked for a fetch (:mod:`vicid.ike.fetch`), from the task that
+        asked: the tasks before it have processed the message already."""
+        if parked.msg.is_request:
+            status = self._request_done(self.process_request(parked.msg, resume=parked.task))
+        else:
+            status = self._process_active(parked.msg, resume=parked.task)
+            if status is not Status.SUCCESS:
+                self.flush()
+        if self.fetch.parked is None:  # done with this message: its answers go
+            self.fetch.answers.clear()
         return status
 
     def _reject_request(self, msg: InMessage) -> bool:
@@ -484,14 +510,15 @@ class TaskManager:
         return True
 
     # --- responder --------------------------------------------------------------------------
-    def process_request(self, msg: InMessage) -> Status:
-        """``process_request()``: create passive tasks, let them process, build the response."""
-        if not self.passive:
+    def process_request(self, msg: InMessage, resume: Task | None = None) -> Status:
+        """``process_request()``: create passive tasks, let them process, build the response
+        (``resume``: go on from that task with a message parked for a fetch)."""
+        if not self.passive and resume is None:
             tasks = self._passive_factory(self.sa, msg)
             if tasks is None:
                 return Status.FAILED
             self.passive.extend(tasks)
-        for task in list(self.passive):
+        for task in list(self.passive) if resume is None else ():
             if task.pre_process(msg) is not Status.SUCCESS:
                 self.sa.log("IKE", 1, f"ignore invalid {exchange_name(msg.exchange)} request")
                 if msg.exchange == E.IKE_SA_INIT:
@@ -499,7 +526,7 @@ class TaskManager:
                 if msg.exchange != E.IKE_AUTH:
                     self.passive.clear()
                 return Status.NEED_MORE
-        status = self._run_hooks(self.passive, "process", msg, updown=True)
+        status = self._run_hooks(self.passive, "process", msg, updown=True, start=resume)
         if status is not Status.SUCCESS:
             return status
         status = self._run_hooks(self.passive, "post_process", msg, updown=False)
@@ -507,9 +534,14 @@ class TaskManager:
             return status
         return self.build_response(msg)
 
-    def _run_hooks(self, tasks: list[Task], hook: str, msg: InMessage, updown: bool) -> Status:
-        for task in list(tasks):
-            status = getattr(task, hook)(msg)
+    def _run_hooks(self, tasks: list[Task], hook: str, msg: InMessage, updown: bool,
+                   start: Task | None = None) -> Status:
+        for task in _from(tasks, start):
+            try:
+                status = getattr(task, hook)(msg)
+            except FetchNeeded as need:  # parked: NEED_MORE keeps the message ID, sends nothing
+                park(self.sa, msg, task, need.request)
+                return Status.NEED_MORE
             if status is Status.SUCCESS:
                 tasks.remove(task)
             elif status is not Status.NEED_MORE:
@@ -595,10 +627,14 @@ class TaskManager:
             self.sa.alert("retransmit-send-cleared")
         return self._process_active(msg)
 
-    def _process_active(self, msg: InMessage) -> Status:
+    def _process_active(self, msg: InMessage, resume: Task | None = None) -> Status:
         self._reset_flag = False
-        for task in list(self.active):
-            status = task.process(msg)
+        for task in _from(self.active, resume):
+            try:
+                status = task.process(msg)
+            except FetchNeeded as need:  # parked: the response is processed once answered
+                park(self.sa, msg, task, need.request)
+                return Status.SUCCESS
             if status is Status.SUCCESS:
                 self.active.remove(task)
                 task.dispose()
@@ -627,3 +663,11 @@ class TaskManager:
     def task_names(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         return (tuple(t.kind.name for t in self.queued), tuple(t.kind.name for t in self.active),
                 tuple(t.kind.name for t in self.passive))
+
+
+def _from(tasks: list[Task], start: Task | None) -> list[Task]:
+    """A copy of ``tasks`` to iterate, beginning at ``start`` if given (a resumed message)."""
+    todo = list(tasks)
+    if start is None:
+        return todo
+    return todo[todo.index(start):] if start in todo else []

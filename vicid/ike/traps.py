@@ -32,6 +32,8 @@ class Trap:
     reqid: int
     policies: list[InstallPolicy] = field(default_factory=list)
     pending: int = 0  # unique ID of the IKE_SA an acquire started
+    local_ts: tuple = ()  # the selectors the policies cover (list-policies shows them)
+    remote_ts: tuple = ()
 
 
 class TrapTable:
@@ -66,7 +68,7 @@ class TrapTable:
         key_ts = (tuple(my_ts), tuple(other_ts), child.mark_in, child.mark_out, child.if_id_in,
                   child.if_id_out)
         reqid = child.reqid or self.ctx.reqids.acquire(key_ts)
-        trap = Trap(peer, child, reqid)
+        trap = Trap(peer, child, reqid, local_ts=tuple(my_ts), remote_ts=tuple(other_ts))
         mode = child.mode.name
         for mine in my_ts:
             for theirs in other_ts:

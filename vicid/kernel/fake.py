@@ -16,10 +16,12 @@ import trio
 from vicid.ike.effects import (
     DeleteChildSa,
     DeletePolicy,
+    DeleteVirtualIp,
     Direction,
     Effect,
     InstallChildSa,
     InstallPolicy,
+    InstallVirtualIp,
     IpAddress,
     UpdateChildSa,
 )
@@ -42,6 +44,7 @@ class FakeKernel:
         self.sas: dict[int, InstallChildSa] = {}
         self.policies: Counter[tuple] = Counter()
         self.usage: dict[int, SaUsage] = {}
+        self.vips: Counter[IpAddress] = Counter()  # virtual IPs and their references
         self._fail: dict[type, str] = {}
         self._events_send, self.events = trio.open_memory_channel[KernelEvent](event_buffer)
         self.closed = False
@@ -62,6 +65,10 @@ class FakeKernel:
         await execute(self, effect)
 
     async def install_sa(self, sa: InstallChildSa) -> None:
+        self.install_sa_now(sa)
+
+    def install_sa_now(self, sa: InstallChildSa) -> None:
+        """Synchronous install, as the userspace backend offers: the engine learns a failure at once."""
         self._record(sa)
         if sa.spi in self.sas:
             raise KernelError(f"SA {sa.spi:08x} exists already")
@@ -89,6 +96,17 @@ class FakeKernel:
         if not self.policies[key]:
             del self.policies[key]
 
+    async def add_ip(self, vip: InstallVirtualIp) -> None:
+        self._record(vip)
+        self.vips[vip.address] += 1
+
+    async def del_ip(self, vip: DeleteVirtualIp) -> None:
+        self._record(vip)
+        if self.vips[vip.address] <= 1:
+            self.vips.pop(vip.address, None)
+        else:
+            self.vips[vip.address] -= 1
+
     async def query_sa(self, spi: int, protocol: int = ProtocolId.ESP, dst: IpAddress | None = None) -> SaUsage:
         if spi not in self.sas:
             raise KernelError(f"no SA {spi:08x}")
@@ -98,6 +116,7 @@ class FakeKernel:
         self.closed = True
         self.sas.clear()
         self.policies.clear()
+        self.vips.clear()
 
     # --- test controls --------------------------------------------------------------------------
     def fail_next(self, effect_type: type, reason: str = "injected failure") -> None:
@@ -127,6 +146,10 @@ class FakeKernel:
                     out.append(f"install_policy {c.direction.value}")
                 case DeletePolicy():
                     out.append(f"delete_policy {c.direction.value}")
+                case InstallVirtualIp():
+                    out.append(f"add_ip {c.address}")
+                case DeleteVirtualIp():
+                    out.append(f"del_ip {c.address}")
         return out
 
     def assert_sas_installed(self, *spis: int) -> None:

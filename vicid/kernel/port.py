@@ -22,9 +22,11 @@ from typing import Any, Protocol, runtime_checkable
 from vicid.ike.effects import (
     DeleteChildSa,
     DeletePolicy,
+    DeleteVirtualIp,
     Effect,
     InstallChildSa,
     InstallPolicy,
+    InstallVirtualIp,
     IpAddress,
     UpdateChildSa,
 )
@@ -134,11 +136,17 @@ class KernelPort(Protocol):
     async def query_sa(self, spi: int, protocol: int = ProtocolId.ESP,
                        dst: IpAddress | None = None) -> SaUsage: ...
 
+    async def add_ip(self, vip: InstallVirtualIp) -> None:
+        """Install a virtual IP we were assigned (reference counted)."""
+
+    async def del_ip(self, vip: DeleteVirtualIp) -> None: ...
+
     async def aclose(self) -> None:
         """Remove everything this port installed (SAs, policies, routes, devices)."""
 
 
-KERNEL_EFFECTS = (InstallChildSa, UpdateChildSa, DeleteChildSa, InstallPolicy, DeletePolicy)
+KERNEL_EFFECTS = (InstallChildSa, UpdateChildSa, DeleteChildSa, InstallPolicy, DeletePolicy, InstallVirtualIp,
+                  DeleteVirtualIp)
 
 
 async def execute(port: KernelPort, effect: Effect) -> None:
@@ -154,6 +162,10 @@ async def execute(port: KernelPort, effect: Effect) -> None:
             await port.install_policy(effect)
         case DeletePolicy():
             await port.delete_policy(effect)
+        case InstallVirtualIp():
+            await port.add_ip(effect)
+        case DeleteVirtualIp():
+            await port.del_ip(effect)
         case _:
             raise TypeError(f"not a kernel effect: {type(effect).__name__}")
 

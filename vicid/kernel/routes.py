@@ -22,7 +22,8 @@ from vicid.ike.ts import TrafficSelector
 log = logging.getLogger("vicid.kernel")
 
 RTPROT_STATIC = 4
-EEXIST, ESRCH, ENOENT = 17, 3, 2
+EEXIST, ESRCH, ENOENT, ENODEV, EADDRNOTAVAIL = 17, 3, 2, 19, 99
+IFA_F_NODAD = 0x02
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,33 @@ class Routes:
             if text and ts.includes(ipaddress.ip_address(text).packed):
                 return text
         return None
+
+    async def interface_of(self, address: str) -> int | None:
+        """The index of the link holding ADDRESS, or None."""
+        def find(ipr: IPRoute) -> int | None:
+            for a in ipr.get_addr():
+                if a.get_attr("IFA_ADDRESS") == address:
+                    return a["index"]
+            return None
+        return await self._run(find)
+
+    async def add_address(self, index: int, address: str, prefixlen: int) -> bool:
+        """Add ADDRESS to link INDEX (IPv6 without DAD, as charon); False if it was there."""
+        kw = {"flags": IFA_F_NODAD} if ":" in address else {}
+        try:
+            await self._run(lambda ipr: ipr.addr("add", index=index, address=address, prefixlen=prefixlen, **kw))
+        except NetlinkError as exc:
+            if exc.code == EEXIST:
+                return False
+            raise
+        return True
+
+    async def del_address(self, index: int, address: str, prefixlen: int) -> None:
+        try:
+            await self._run(lambda ipr: ipr.addr("del", index=index, address=address, prefixlen=prefixlen))
+        except NetlinkError as exc:
+            if exc.code not in (ESRCH, ENOENT, EADDRNOTAVAIL, ENODEV):
+                raise
 
     async def next_hop(self, dst: str) -> tuple[str | None, int | None]:
         """(gateway, output interface) the main tables use towards DST."""

@@ -10,6 +10,7 @@ restrictive protocol, each TS turned into its enclosing subnet, each port range 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vicid.ike.effects import Direction
 from vicid.ike.ts import IPPROTO_ICMP, IPPROTO_ICMPV6, TrafficSelector
@@ -100,4 +101,12 @@ def policy_priority(direction: Direction, local_ts: TrafficSelector, remote_ts: 
     """The priority a policy gets: the engine's manual value if set, else charon's automatic one."""
     if manual:
         return manual
+    return _auto_policy_priority(direction, local_ts, remote_ts, kind)
+
+
+@lru_cache(maxsize=4096)
+def _auto_policy_priority(direction: Direction, local_ts: TrafficSelector, remote_ts: TrafficSelector,
+                          kind: str) -> int:
+    """Remembered: many CHILD_SAs share the same selectors, and a policy slot shared by N of
+    them asks for the priority of each install whenever one comes or goes."""
     return auto_priority(policy_selector(*direction_selectors(direction, local_ts, remote_ts)), kind)

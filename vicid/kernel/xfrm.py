@@ -31,10 +31,12 @@ from pyroute2.netns import create_socket
 from vicid.ike.effects import (
     DeleteChildSa,
     DeletePolicy,
+    DeleteVirtualIp,
     Direction,
     Effect,
     InstallChildSa,
     InstallPolicy,
+    InstallVirtualIp,
     IpAddress,
     UpdateChildSa,
 )
@@ -53,6 +55,7 @@ from vicid.kernel.port import (
 )
 from vicid.kernel.routes import Route, Routes
 from vicid.kernel.selector import Selector, direction_selectors, policy_priority, policy_selector
+from vicid.kernel.vips import VirtualIps
 
 log = logging.getLogger("vicid.kernel")
 
@@ -237,11 +240,13 @@ class XfrmPort:
     features = KernelFeatures(requires_udp_encap=False, esn=True, transport_mode=True)
 
     def __init__(self, netns: str | None = None, *, routes: Routes | None = None, install_routes: bool = True,
-                 routing_table: int = 220, routing_table_prio: int = 220) -> None:
+                 routing_table: int = 220, routing_table_prio: int = 220, install_virtual_ip: bool = True) -> None:
         self.netns = netns
         self._xs = XfrmSocket(netns)
         self._limiter = trio.CapacityLimiter(1)
         self._routes = routes if routes is not None else Routes(netns)
+        self._vips = VirtualIps(self._routes)
+        self.install_virtual_ip = install_virtual_ip
         self.install_routes = install_routes
         self.table, self.table_prio = routing_table, routing_table_prio
         self._events_send, self.events = trio.open_memory_channel[KernelEvent](1024)
@@ -309,7 +314,17 @@ class XfrmPort:
                 await self.delete_policy(DeletePolicy(p.reqid, p.direction, p.local_ts, p.remote_ts, p.kind))
         for sa in list(self._sas.values()):
             await self.delete_sa(DeleteChildSa(sa.spi, sa.protocol, sa.dst, sa.inbound))
+        await self._vips.clear()
         self._xs.close()
+
+    async def add_ip(self, vip: InstallVirtualIp) -> None:
+        """On the interface holding our IKE address, as charon's kernel-netlink by default."""
+        if self.install_virtual_ip:
+            await self._vips.add(vip.address, await self._routes.interface_of(str(vip.near)))
+
+    async def del_ip(self, vip: DeleteVirtualIp) -> None:
+        if self.install_virtual_ip:
+            await self._vips.delete(vip.address)
 
     async def apply(self, effect: Effect) -> None:
         """One kernel effect, in the engine's order (the shell's entry point)."""

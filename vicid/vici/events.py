@@ -121,6 +121,11 @@ def list_sa_event(view: IkeSaView, child: str | None = None, child_id: int | Non
     return {view.name: body}
 
 
+# the vici event each engine event becomes; the others (state changes) have none
+EVENT_NAMES: dict[type, str] = {IkeUpDown: "ike-updown", ChildUpDown: "child-updown", IkeRekey: "ike-rekey",
+                                ChildRekey: "child-rekey", IkeUpdate: "ike-update", Alert: "alert"}
+
+
 def event_message(event: Event) -> tuple[str, Body] | None:
     """(vici event name, body) for an engine event, or None if vici has no such event."""
     if isinstance(event, IkeUpDown):

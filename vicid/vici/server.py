@@ -14,6 +14,7 @@ import os
 import pwd
 import socket as _socket
 import stat
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,14 @@ import trio
 
 from vicid.vici.dispatcher import Body, Deferred, Dispatcher
 from vicid.vici.session import ViciSession
-from vicid.vici.wire import ViciError
+from vicid.vici.wire import ViciError, encode_message
 
 log = logging.getLogger("vicid.vici")
 
 BACKLOG = 3  # charon's VICI_SOCKET_BACKLOG
 OUTGOING_QUEUE = 256  # segments buffered per client before broadcast events are dropped
 RECV_SIZE = 65536
+WRITE_BATCH = 1 << 18  # bytes of queued segments joined into one write
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,17 @@ class ViciServer:
     """Accepts clients on any number of listeners and fans broadcast events out to them."""
 
     def __init__(self, dispatcher: Dispatcher, state: Any,
-                 on_client_error: Callable[[str], None] | None = None) -> None:
+                 on_client_error: Callable[[str], None] | None = None,
+                 on_registrations: Callable[[], None] | None = None) -> None:
         self.dispatcher = dispatcher
         self.state = state
         self.clients: dict[ViciSession, trio.MemorySendChannel[bytes]] = {}
         self.dropped_events = 0
         self.on_client_error = on_client_error or (lambda reason: None)
+        # registrations per event over all clients (has_listeners is asked per engine event);
+        # on_registrations is told whenever an event gains its first or loses its last listener
+        self.listening: Counter[str] = Counter()
+        self.on_registrations = on_registrations or (lambda: None)
         self.unix_paths: list[str] = []
 
     async def serve(self, uris: list[str], owner: str | None = None, group: str | None = None,
@@ -144,12 +151,23 @@ class ViciServer:
         self.unix_paths.clear()
 
     def has_listeners(self, event: str) -> bool:
-        return any(s.registrations[event] > 0 for s in self.clients)
+        return self.listening[event] > 0
+
+    def _count_registration(self, event: str, delta: int) -> None:
+        before = self.listening[event]
+        self.listening[event] = before + delta
+        if (before > 0) != (before + delta > 0):
+            self.on_registrations()
 
     def broadcast(self, event: str, body: Body) -> None:
         """Send an event to every registered client without blocking."""
+        encoded = None
         for session, channel in list(self.clients.items()):
-            segment = session.event_segment(event, body)
+            if session.registrations[event] <= 0:
+                continue
+            if encoded is None:  # encoded once for all clients
+                encoded = body if isinstance(body, bytes) else encode_message(body)
+            segment = session.event_segment(event, encoded)
             if not segment:
                 continue
             try:
@@ -161,7 +179,7 @@ class ViciServer:
 
     async def handle_stream(self, stream: trio.abc.Stream) -> None:
         peer = _peer_name(stream)
-        session = ViciSession(self.dispatcher, self.state, peer)
+        session = ViciSession(self.dispatcher, self.state, peer, on_register=self._count_registration)
         send, recv = trio.open_memory_channel[bytes](OUTGOING_QUEUE)
         self.clients[session] = send
         try:
@@ -171,6 +189,9 @@ class ViciServer:
                 nursery.cancel_scope.cancel()
         finally:
             del self.clients[session]
+            for event, count in session.registrations.items():
+                if count > 0:
+                    self._count_registration(event, -count)
             await trio.aclose_forcefully(stream)
 
     async def _reader(self, stream: trio.abc.Stream, session: ViciSession,
@@ -223,8 +244,18 @@ class ViciServer:
     async def _writer(stream: trio.abc.Stream, recv: trio.MemoryReceiveChannel[bytes]) -> None:
         async with recv:
             async for segment in recv:
+                # whatever else is queued goes out in the same write (events come in bursts)
+                batch = [segment]
+                size = len(segment)
+                while size < WRITE_BATCH:
+                    try:
+                        more = recv.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    batch.append(more)
+                    size += len(more)
                 try:
-                    await stream.send_all(segment)
+                    await stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     if getattr(exc, "errno", None) not in (None, errno.EPIPE, errno.ECONNRESET):
                         log.debug("vici send failed: %s", exc)

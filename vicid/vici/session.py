@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from vicid.vici.dispatcher import Body, Deferred, Dispatcher, Request
@@ -32,13 +33,15 @@ _CLIENT_TYPES = {PacketType.CMD_REQUEST, PacketType.EVENT_REGISTER, PacketType.E
 class ViciSession:
     """One connected vici client."""
 
-    def __init__(self, dispatcher: Dispatcher, state: Any, peer: str = "client") -> None:
+    def __init__(self, dispatcher: Dispatcher, state: Any, peer: str = "client",
+                 on_register: Callable[[str, int], None] | None = None) -> None:
         self.dispatcher = dispatcher
         self.state = state
         self.peer = peer
         self.reader = FrameReader()
         # Registering twice means two deliveries (charon keeps duplicates), hence a Counter.
         self.registrations: Counter[str] = Counter()
+        self.on_register = on_register  # (event, +1/-1): the server counts listeners over clients
 
     def receive(self, data: bytes) -> list[bytes | Deferred]:
         """Feed received bytes; return framed segments to send, in order. A Deferred stands for
@@ -61,12 +64,16 @@ class ViciSession:
         if name not in self.dispatcher.events:
             return encode_packet(Packet(PacketType.EVENT_UNKNOWN))
         self.registrations[name] += 1
+        if self.on_register is not None:
+            self.on_register(name, 1)
         return encode_packet(Packet(PacketType.EVENT_CONFIRM))
 
     def _unregister(self, name: str) -> bytes:
         if self.registrations[name] <= 0:
             return encode_packet(Packet(PacketType.EVENT_UNKNOWN))
         self.registrations[name] -= 1
+        if self.on_register is not None:
+            self.on_register(name, -1)
         return encode_packet(Packet(PacketType.EVENT_CONFIRM))
 
     def _command(self, name: str, body: Body) -> list[bytes | Deferred]:

@@ -1,7 +1,8 @@
 """A test OCSP responder made with cryptography.x509.ocsp: answers per certificate serial as
 told (good, revoked, unknown), signed by the CA, a delegated signer or a wrong key, with the
 request's nonce echoed (or a wrong one), fresh or stale; optionally served over HTTP on a
-loopback socket in a thread (``serve``)."""
+loopback socket in a thread (``serve``), which also serves CRLs on GET (``HttpResponder.crls``)
+and can answer slowly (``Responder.delay``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime
 import http.server
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,7 @@ class Responder:
     include_signer: bool = True
     requests: list[bytes] = field(default_factory=list)
     status: ocsp.OCSPResponseStatus = ocsp.OCSPResponseStatus.SUCCESSFUL
+    delay: float = 0.0  # seconds the HTTP server waits before it answers (a slow responder)
 
     def answer(self, request_der: bytes) -> bytes:
         self.requests.append(request_der)
@@ -94,9 +97,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.headers.get("Content-Type") != "application/ocsp-request":
             self.send_error(415)
             return
-        answer = self.server.responder.answer(body)  # type: ignore[attr-defined]
+        responder = self.server.responder  # type: ignore[attr-defined]
+        time.sleep(responder.delay)
+        self._answer(responder.answer(body), "application/ocsp-response")
+
+    def do_GET(self) -> None:
+        """A CRL from ``HttpResponder.crls`` by path (DER), else 404."""
+        server = self.server
+        server.gets.append(self.path)  # type: ignore[attr-defined]
+        time.sleep(server.responder.delay)  # type: ignore[attr-defined]
+        crl = server.crls.get(self.path)  # type: ignore[attr-defined]
+        if crl is None:
+            self.send_error(404)
+            return
+        self._answer(crl, "application/pkix-crl")
+
+    def _answer(self, answer: bytes, content_type: str) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
@@ -115,7 +133,11 @@ class HttpResponder:
         self.server.socket.close()
         self.server.socket = sock
         self.server.responder = responder  # type: ignore[attr-defined]
-        self.url = f"http://{host}:{sock.getsockname()[1]}/ocsp"
+        self.crls: dict[str, bytes] = {}  # path -> DER CRL served on GET
+        self.gets: list[str] = []  # paths asked for
+        self.server.crls, self.server.gets = self.crls, self.gets  # type: ignore[attr-defined]
+        self.base = f"http://{host}:{sock.getsockname()[1]}"
+        self.url = f"{self.base}/ocsp"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
 

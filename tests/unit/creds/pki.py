@@ -117,12 +117,13 @@ def ca(cn: str = "vicid test CA", kind: str = "p256", **kw) -> Issued:
 
 
 def crl(issuer: Issued, revoked: list[tuple[int, x509.ReasonFlags | None]], *,
-        next_update: datetime.datetime | None = None, now: datetime.datetime = NOW) -> x509.CertificateRevocationList:
+        next_update: datetime.datetime | None = None, now: datetime.datetime = NOW,
+        number: int = 1) -> x509.CertificateRevocationList:
     builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.cert.subject)
                .last_update(now - DAY).next_update(next_update or now + 7 * DAY)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
                               critical=False)
-               .add_extension(x509.CRLNumber(1), critical=False))
+               .add_extension(x509.CRLNumber(number), critical=False))
     for serial, reason in revoked:
         entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now - DAY)
         if reason is not None:

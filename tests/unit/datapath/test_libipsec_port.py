@@ -33,6 +33,8 @@ class FakeRoutes:
         return None, 2
 
     async def add_route(self, route):
+        if route in self.routes:
+            return False  # EEXIST, as the kernel answers
         self.routes.append(route)
         return True
 
@@ -118,3 +120,32 @@ def test_options_from_settings():
     opts = LibipsecOptions.from_settings(conf.get)
     assert (opts.routing_table, opts.routing_table_prio, opts.install_routes, opts.allow_peer_ts, opts.mtu) == (
         100, 220, False, True, 1400)
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("first", ["trap", "ipsec"])
+async def test_trap_and_child_sa_share_one_route(first):
+    """A trap and the CHILD_SA its acquire set up have the same selectors, hence the same route:
+    it stays while either policy does, whichever goes first (charon's libipsec shares it)."""
+    async with trio.open_nursery() as nursery:
+        port, routes, _ = await start(nursery)
+        second = "ipsec" if first == "trap" else "trap"
+        net = Route("198.51.100.0", 24, 220, 99, src="203.0.113.1")
+        for kind in (first, second):
+            await port.install_policy(policy(Direction.OUT, kind=kind, remote="192.0.2.0/24"))
+        assert routes.routes.count(net) == 0 and len(routes.routes) == 2  # the subnet and the peer's exclude
+        for kind in (first, second):
+            await port.install_policy(policy(Direction.OUT, kind=kind))
+        assert routes.routes.count(net) == 1
+        await port.delete_policy(DeletePolicy(1, Direction.OUT, parse_ts("203.0.113.0/24"),
+                                              parse_ts("198.51.100.0/24"), kind=first))
+        assert routes.routes.count(net) == 1  # the other policy still needs it
+        await port.delete_policy(DeletePolicy(1, Direction.OUT, parse_ts("203.0.113.0/24"),
+                                              parse_ts("198.51.100.0/24"), kind=second))
+        assert net not in routes.routes
+        for kind in (second, first):  # the peer's exclude route is counted the same way
+            assert Route("192.0.2.2", 32, 220, 2) in routes.routes
+            await port.delete_policy(DeletePolicy(1, Direction.OUT, parse_ts("203.0.113.0/24"),
+                                                  parse_ts("192.0.2.0/24"), kind=kind))
+        assert routes.routes == []
+        nursery.cancel_scope.cancel()

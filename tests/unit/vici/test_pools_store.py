@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 import pytest
 
-from vicid.config.pools import Lease, PoolError, PoolStore, parse_pool
+from vicid.config.pools import PoolError, PoolStore, parse_pool
 from vicid.ike.identity import Identification
+
+CAROL = Identification.from_string("carol@example.org")
+PEER = (ip_address("192.0.2.3"), 4500)
+
+
+def lease(store: PoolStore, name: str) -> None:
+    """carol takes an address from pool NAME (an online lease)."""
+    assert store.acquire_address([name], CAROL, ip_address("0.0.0.0"), PEER, lambda _line: None)
 
 
 def pool(addrs: str, **attrs: list[bytes]) -> dict:
@@ -16,8 +26,7 @@ def online_store() -> PoolStore:
     store = PoolStore()
     store.merge(parse_pool("p", pool("10.1.0.0/24")))
     store.merge(parse_pool("q", pool("10.2.0.0/24")))
-    lease = Lease(Identification.from_string("carol@example.org"), bytes([10, 1, 0, 1]), True)
-    store.set_leases("p", (lease,))
+    lease(store, "p")
     return store
 
 
@@ -60,8 +69,7 @@ def test_get_pools_lists_leases() -> None:
 
     state, dispatcher = make_daemon()
     call(state, dispatcher, "load-pool", {"p": {"addrs": "10.1.0.0/24"}})
-    state.pools.set_leases("p", (Lease(Identification.from_string("carol@example.org"),
-                                       bytes([10, 1, 0, 1]), True),))
+    lease(state.pools, "p")
     got, _ = call(state, dispatcher, "get-pools", {"leases": "yes", "name": "p"})
     assert got == {"p": {"base": "10.1.0.1", "size": "254", "online": "1", "offline": "0", "leases": {
         "0": {"address": "10.1.0.1", "identity": "carol@example.org", "status": "online"}}}}

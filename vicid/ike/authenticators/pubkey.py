@@ -4,7 +4,8 @@ Builder: our private key for ``my_id`` (the configured certificate's, else any c
 matching the identity); with SIGNATURE_AUTH (the peer sent SIGNATURE_HASH_ALGORITHMS) an
 RFC 7427 signature with the first scheme both support, else a classic RSA / ECDSA one.
 Verifier: every trusted public key of ``other_id`` (chain validated, CRLs checked) until one
-verifies; the certificate must allow digitalSignature or nonRepudiation.
+verifies; the certificate must allow digitalSignature or nonRepudiation. Verifying may need
+revocation data fetched first: the message then waits and this runs again (``vicid.ike.fetch``).
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ class PubkeyVerifier(Authenticator):
         status = Result.NOT_FOUND
         keys = credmgr(sa).public_keys(
             scheme.key_type, sa.other_id, received=info.received_certs, received_im=info.received_im,
-            configured=configured, received_crls=info.received_crls, log=sa.log)
+            configured=configured, received_crls=info.received_crls, log=sa.log,
+            fetched=sa.tm.fetch.answers)  # revocation data missing: FetchNeeded parks the message
         for public, chain in keys:
             if sig.verify(public, scheme, octets, signature) and self._compliant(chain.subject):
                 self._success(auth.method, scheme, chain)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from vicid.ike.crypto.mac import mac
 from vicid.ike.crypto.transforms import EncrInfo, IntegInfo, Mode, encr_info, integ_info
@@ -94,6 +94,8 @@ def _classic_crypt(encr: EncrInfo, key: bytes, salt: bytes, iv: bytes, data: byt
 
 def _aead_seal(encr: EncrInfo, key: bytes, salt: bytes, iv: bytes, data: bytes, aad: bytes) -> bytes:
     nonce = salt + iv
+    if encr.mode is Mode.GCM and encr.icv_size == 16:  # the full tag: one call
+        return AESGCM(key).encrypt(nonce, data, aad)
     if encr.mode is Mode.GCM:  # truncated tags are the leading bytes of the full tag
         enc = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
         enc.authenticate_additional_data(aad)
@@ -109,6 +111,8 @@ def _aead_seal(encr: EncrInfo, key: bytes, salt: bytes, iv: bytes, data: bytes, 
 def _aead_open(encr: EncrInfo, key: bytes, salt: bytes, iv: bytes, data: bytes, aad: bytes) -> bytes:
     nonce = salt + iv
     try:
+        if encr.mode is Mode.GCM and encr.icv_size == 16:
+            return AESGCM(key).decrypt(nonce, data, aad)
         if encr.mode is Mode.GCM:
             ct, tag = data[:-encr.icv_size], data[-encr.icv_size:]
             dec = Cipher(algorithms.AES(key), modes.GCM(nonce, tag, min_tag_length=len(tag))).decryptor()

@@ -3,6 +3,9 @@ AES-CMAC (RFC 4493/4615)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac as _stdlib_hmac
+
 from cryptography.hazmat.primitives import cmac, hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -11,9 +14,12 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384, "sha512": hashes.SHA512,
 }
 _BLOCK = 16
+_ONE_SHOT = frozenset(name for name in ("sha1", "sha256", "sha384", "sha512") if name in hashlib.algorithms_available)
 
 
 def hmac_digest(hash_name: str, key: bytes, data: bytes) -> bytes:
+    if hash_name in _ONE_SHOT:  # OpenSSL's one-shot HMAC: no objects per call (prf+ calls it a lot)
+        return _stdlib_hmac.digest(key, data, hash_name)
     h = hmac.HMAC(key, _HASHES[hash_name]())
     h.update(data)
     return h.finalize()

@@ -44,6 +44,7 @@ from vicid.ike.proposal import Proposal
 from vicid.ike.sa import Cond, Ext, IkeState
 from vicid.ike.tasks import common
 from vicid.ike.tasks.base import Status, Task, TaskKind
+from vicid.ike.tasks.ike_config import any_address
 from vicid.ike.tasks.ike_init import KeRound, key_rounds
 from vicid.ike.ts import TrafficSelector, select_ts, ts_list_str
 from vicid.ike.wire.enums import AEAD_ALGS, ExchangeType, NotifyType, PayloadType, TransformType, ke_name
@@ -173,15 +174,17 @@ class ChildCreate(Task):
 
     # --- helpers ------------------------------------------------------------------------------
     def _hosts(self, local: bool) -> list:
-        host = self.sa.my_host if local else self.sa.other_host
-        return [host[0]]
+        """What ``dynamic`` stands for: virtual IPs, else the IKE addresses (``get_dynamic_hosts``)."""
+        return self.sa.dynamic_hosts(local)
 
-    def _narrow(self, local: bool, supplied: list[TrafficSelector] | None) -> list[TrafficSelector]:
+    def _narrow(self, local: bool, supplied: list[TrafficSelector] | None,
+                hosts: list | None = None) -> list[TrafficSelector]:
         """``narrow_ts``/``child_cfg_select_ts`` for one side."""
         assert self.config is not None
         configured = self.config.local_ts if local else self.config.remote_ts
         force = supplied is None and is_transport(self.config)
-        selected, narrowed = select_ts(list(configured), supplied, self._hosts(local), force)
+        hosts = self._hosts(local) if hosts is None else hosts
+        selected, narrowed = select_ts(list(configured), supplied, hosts, force)
         if narrowed:
             self.sa.alert("ts-narrowed")
         return selected
@@ -430,7 +433,7 @@ class ChildCreateInitiator(ChildCreate):
         if self.reuse_ts is not None:
             self.tsi, self.tsr = list(self.reuse_ts[0]), list(self.reuse_ts[1])
         else:
-            self.tsi, self.tsr = self._narrow(True, None), self._narrow(False, None)
+            self.tsi, self.tsr = self._narrow(True, None, self._proposed_hosts()), self._narrow(False, None)
         proposals = config_proposals(cfg, no_ke)
         self.mode = cfg.mode
         self.child = self._new_child(cfg)
@@ -459,6 +462,14 @@ class ChildCreateInitiator(ChildCreate):
                 return Status.FAILED
         self._add_payloads(msg, proposals)
         return Status.NEED_MORE
+
+    def _proposed_hosts(self) -> list:
+        """``prepare_proposed_ts``: with virtual IPs configured we propose 0.0.0.0/0 (::/0) as
+        TSi, the responder narrows it to the address it assigns."""
+        cfg = self.sa.peer_cfg
+        if not self.rekey and cfg is not None and cfg.vips:
+            return [any_address(vip.version) for vip in cfg.vips]
+        return self._hosts(True)
 
     def _duplicate(self) -> bool:
         """``check_for_duplicate``: an installed CHILD_SA with an equal config exists."""
@@ -743,6 +754,10 @@ class ChildCreateResponder(ChildCreate):
         if self.config is None:
             self._failure(msg.exchange)
             raise TsUnacceptable()
+        if msg.notify(N.INTERNAL_ADDRESS_FAILURE) or msg.notify(N.FAILED_CP_REQUIRED):  # from ike_config
+            sa.log("IKE", 1, "configuration payload negotiation failed, no CHILD_SA built")
+            self._failure(msg.exchange)
+            return Status.SUCCESS
         if not self._select(no_ke):
             self._failure(msg.exchange)
             raise NoProposalChosen()

@@ -23,9 +23,10 @@ def select(sa: IkeSa, configured: Sequence[Proposal], supplied: Sequence[Proposa
     selected = select_proposal(configured, supplied, prefer_ours=settings.prefer_configured_proposals,
                                strip_private=strip, skip_ke=skip_ke)
     level = 2 if selected else 1
-    sa.log("CFG", level, f"received proposals: {proposals_str(supplied)}")
-    sa.log("CFG", level, f"configured proposals: {proposals_str(configured)}")
-    if selected is not None:
+    if sa.logs("CFG", level):
+        sa.log("CFG", level, f"received proposals: {proposals_str(supplied)}")
+        sa.log("CFG", level, f"configured proposals: {proposals_str(configured)}")
+    if selected is not None and sa.logs("CFG", 1):
         sa.log("CFG", 1, f"selected proposal: {selected}")
     return selected
 

@@ -15,6 +15,7 @@ from vicid.ike.tasks.child_rekey import ChildRekeyResponder
 from vicid.ike.tasks.ike_auth import IkeAuthInitiator, IkeAuthResponder
 from vicid.ike.tasks.ike_cert_post import IkeCertPost
 from vicid.ike.tasks.ike_cert_pre import IkeCertPre
+from vicid.ike.tasks.ike_config import IkeConfigInitiator, IkeConfigResponder
 from vicid.ike.tasks.ike_delete import IkeDelete
 from vicid.ike.tasks.ike_dpd import IkeDpd
 from vicid.ike.tasks.ike_establish import IkeEstablish
@@ -33,7 +34,7 @@ E, N = ExchangeType, NotifyType
 
 def _init_tasks(sa: IkeSa) -> list[Task]:
     return [IkeVendor(sa, False), IkeInitResponder(sa), IkeNatd(sa, False), IkeCertPre(sa, False), IkeAuthResponder(sa),
-            IkeCertPost(sa, False), IkeMobike(sa, False), IkeEstablish(sa, False),
+            IkeCertPost(sa, False), IkeConfigResponder(sa), IkeMobike(sa, False), IkeEstablish(sa, False),
             ChildCreateResponder(sa)]
 
 
@@ -88,7 +89,8 @@ def queue_ike(sa: IkeSa) -> None:
     """``queue_ike()``: the tasks that set up the IKE_SA, unless already queued."""
     tm = sa.tm
     for task in (IkeVendor(sa, True), IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True),
-                 IkeAuthInitiator(sa), IkeCertPost(sa, True), IkeMobike(sa, True), IkeEstablish(sa, True)):
+                 IkeAuthInitiator(sa), IkeCertPost(sa, True), IkeConfigInitiator(sa), IkeMobike(sa, True),
+                 IkeEstablish(sa, True)):
         if not tm.has(tm.queued, task.kind):
             tm.queue(task)
 

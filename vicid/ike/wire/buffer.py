@@ -47,14 +47,30 @@ class Reader:
         self._pos += n
         return view
 
+    def _short(self, n: int) -> DecodeError:
+        return DecodeError(f"truncated: need {n} bytes, {self.remaining} left")
+
+    # the fixed-size reads index the view directly (no slice per field: decoding is per packet)
     def u8(self) -> int:
-        return _U8.unpack_from(self._take(1))[0]
+        pos = self._pos
+        if pos >= self._end:
+            raise self._short(1)
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self) -> int:
-        return _U16.unpack_from(self._take(2))[0]
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise self._short(2)
+        self._pos = pos + 2
+        return _U16.unpack_from(self._data, pos)[0]
 
     def u32(self) -> int:
-        return _U32.unpack_from(self._take(4))[0]
+        pos = self._pos
+        if pos + 4 > self._end:
+            raise self._short(4)
+        self._pos = pos + 4
+        return _U32.unpack_from(self._data, pos)[0]
 
     def u64(self) -> int:
         return _U64.unpack_from(self._take(8))[0]
@@ -90,7 +106,10 @@ class Writer:
         return len(self._buf)
 
     def u8(self, v: int) -> None:
-        self._buf += _U8.pack(v)
+        if 0 <= v <= 0xFF:
+            self._buf.append(v)
+        else:
+            self._buf += _U8.pack(v)  # raises struct.error as before
 
     def u16(self, v: int) -> None:
         self._buf += _U16.pack(v)

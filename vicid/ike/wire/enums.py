@@ -294,3 +294,55 @@ class NotifyType(IntEnum):
     USE_AGGFRAG = 16442
     SA_RESOURCE_INFO = 16444
     USE_BEET_MODE = 40961
+
+
+class CfgType(IntEnum):
+    """CFG Type of a Configuration payload (RFC 7296 §3.15)."""
+
+    CFG_REQUEST = 1
+    CFG_REPLY = 2
+    CFG_SET = 3
+    CFG_ACK = 4
+
+
+class ConfigAttr(IntEnum):
+    """Configuration attribute types (RFC 7296 §3.15.1 and charon's ``attributes.h``)."""
+
+    INTERNAL_IP4_ADDRESS = 1
+    INTERNAL_IP4_NETMASK = 2
+    INTERNAL_IP4_DNS = 3
+    INTERNAL_IP4_NBNS = 4
+    INTERNAL_ADDRESS_EXPIRY = 5
+    INTERNAL_IP4_DHCP = 6
+    APPLICATION_VERSION = 7
+    INTERNAL_IP6_ADDRESS = 8
+    INTERNAL_IP6_NETMASK = 9
+    INTERNAL_IP6_DNS = 10
+    INTERNAL_IP6_NBNS = 11
+    INTERNAL_IP6_DHCP = 12
+    INTERNAL_IP4_SUBNET = 13
+    SUPPORTED_ATTRIBUTES = 14
+    INTERNAL_IP6_SUBNET = 15
+    MIP6_HOME_PREFIX = 16
+    INTERNAL_IP6_LINK = 17
+    INTERNAL_IP6_PREFIX = 18
+    HOME_AGENT_ADDRESS = 19
+    P_CSCF_IP4_ADDRESS = 20  # RFC 7651
+    P_CSCF_IP6_ADDRESS = 21
+    FTT_KAT = 22
+    EXT_SRC_IP4_NAT_INFO = 23
+    TIMEOUT_PERIOD_FOR_DPD = 24
+    INTERNAL_DNS_DOMAIN = 25  # RFC 8598
+    INTERNAL_DNSSEC_TA = 26
+    INTERNAL_IP4_SERVER = 23456  # Microsoft
+    INTERNAL_IP6_SERVER = 23457
+    UNITY_SPLIT_INCLUDE = 28676  # Cisco Unity
+    UNITY_LOCAL_LAN = 28678
+
+
+def config_attr_name(attr_type: int) -> str:
+    """charon's ``configuration_attribute_type_names`` rendering (the number if unknown)."""
+    try:
+        return ConfigAttr(attr_type).name
+    except ValueError:
+        return str(attr_type)

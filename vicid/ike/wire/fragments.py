@@ -67,7 +67,7 @@ def fragment(message: Message, cipher: SkCipher, ivs: IvSource, *,
     plain = encode_payload_chain(message.encrypted)
     budget = _ip_budget(fragment_size, ipv6, non_esp_marker)
     if _whole_length(message, plain, cipher) <= budget:
-        return [protect(message, cipher, ivs(0))]
+        return [protect(message, cipher, ivs(0), plain)]
     size = _chunk_size(budget, cipher)
     chunks = [plain[i:i + size] for i in range(0, len(plain), size)]
     if len(chunks) > MAX_FRAGMENTS:

@@ -302,14 +302,31 @@ class CpPayload:
     attributes: tuple[CpAttribute, ...] = ()
 
 
+# value lengths charon's configuration_attribute.c accepts per type (0 = a request)
+_ADDR4 = frozenset({0, 4})
+_CP_LENGTHS: dict[int, frozenset[int]] = {
+    1: _ADDR4, 2: _ADDR4, 3: _ADDR4, 4: _ADDR4, 5: _ADDR4, 6: _ADDR4, 20: _ADDR4,  # IPv4 kinds
+    13: frozenset({0, 8}),  # INTERNAL_IP4_SUBNET: address and netmask
+    8: frozenset({0, 17}), 15: frozenset({0, 17}),  # IPv6 address/subnet: address and prefix
+    10: frozenset({0, 16}), 11: frozenset({0, 16}), 12: frozenset({0, 16}), 21: frozenset({0, 16}),
+}
+_SUPPORTED_ATTRIBUTES = 14
+
+
 def decode_cp(r: Reader) -> CpPayload:
-    """Decode a Configuration payload body. Raises only ``DecodeError``."""
+    """Decode a Configuration payload body; attribute lengths are checked per type as charon's
+    ``verify`` does (unknown types take any length). Raises only ``DecodeError``."""
     cfg_type = r.u8()
     r.bytes(3)  # RESERVED
     attrs = []
     while not r.at_end():
         attr_type = r.u16() & 0x7FFF  # R bit: ignored on receipt
-        attrs.append(CpAttribute(attr_type, r.bytes(r.u16())))
+        value = r.bytes(r.u16())
+        allowed = _CP_LENGTHS.get(attr_type)
+        if (allowed is not None and len(value) not in allowed) or (
+                attr_type == _SUPPORTED_ATTRIBUTES and len(value) % 2):
+            raise DecodeError(f"invalid attribute length {len(value)} for configuration attribute {attr_type}")
+        attrs.append(CpAttribute(attr_type, value))
     return CpPayload(cfg_type, tuple(attrs))
 
 

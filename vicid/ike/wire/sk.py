@@ -67,9 +67,11 @@ def _seal(header: IkeHeader, clear_payloads: tuple[Payload, ...], ptype: int, fi
     return aad + iv + cipher.seal(aad, iv, pad(plain, cipher.block_size))
 
 
-def protect(message: Message, cipher: SkCipher, iv: bytes) -> bytes:
-    """Encode ``message`` with its ``encrypted`` payloads inside one SK payload."""
-    plain = encode_payload_chain(message.encrypted)
+def protect(message: Message, cipher: SkCipher, iv: bytes, plain: bytes | None = None) -> bytes:
+    """Encode ``message`` with its ``encrypted`` payloads inside one SK payload (PLAIN: those
+    payloads already encoded)."""
+    if plain is None:
+        plain = encode_payload_chain(message.encrypted)
     return _seal(message.header, message.payloads, PayloadType.SK, first_type(message.encrypted),
                  b"", plain, cipher, iv)
 

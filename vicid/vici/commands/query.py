@@ -98,7 +98,28 @@ def list_sas(state: Any, req: Request) -> Body | Deferred:
 
 
 def list_policies(state: Any, req: Request) -> Body:
-    return {}  # no trap or shunt policies exist until the kernel interface installs some
+    """A ``list-policy`` event per trap (``trap`` given), filtered by ``ike``/``child``, then an
+    empty reply (vici_query.c ``list_policies``). vicid has no shunt (pass/drop) policies."""
+    manager = getattr(getattr(state, "engine", None), "manager", None)
+    if manager is None or req.str("trap") is None:
+        return {}
+    ike, child = req.str("ike"), req.str("child")
+    for trap in manager.traps:
+        if (ike and ike != trap.peer.name) or (child and child != trap.child.name):
+            continue
+        req.emit("list-policy", {f"{trap.peer.name}/{trap.child.name}": trap_policy(trap)})
+    return {}
+
+
+def trap_policy(trap: Any) -> Body:
+    """One trap as charon's ``raise_policy`` renders it (the trap's CHILD_SA: name, reqid, mode
+    with ``_PROXY`` for proxy transport mode, selectors)."""
+    mode = trap.child.mode.name
+    if mode == "TRANSPORT" and trap.child.proxy_mode:
+        mode += "_PROXY"
+    return {"child": trap.child.name, "reqid": str(trap.reqid), "ike": trap.peer.name, "mode": mode,
+            "local-ts": [ts.render() for ts in trap.local_ts],
+            "remote-ts": [ts.render() for ts in trap.remote_ts]}
 
 
 def get_algorithms(state: Any, req: Request) -> Body:
