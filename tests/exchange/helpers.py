@@ -9,9 +9,9 @@ from ipaddress import ip_address
 from vicid_plugins import openssl, testing
 
 from vicid.creds.store import CredStore, SharedKey
+from vicid.identity import Identification
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.ike.effects import Effect, Endpoint, SendDatagram
-from vicid.ike.identity import Identification
 from vicid.ike.ke import KeRegistry
 from vicid.ike.manager import IkeSaManager
 from vicid.ike.proposal import parse_proposal

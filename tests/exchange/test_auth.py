@@ -97,7 +97,7 @@ def test_identity_types(pair, carol_id, moon_id):
     for _ in range(3):
         transfer(carol, moon, 0.0)
         transfer(moon, carol, 0.0)
-    from vicid.ike.identity import Identification
+    from vicid.identity import Identification
 
     for n, mine, theirs in ((carol, carol_id, moon_id), (moon, moon_id, carol_id)):
         (view,) = n.manager.list_sas(0.0)

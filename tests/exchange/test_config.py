@@ -17,8 +17,8 @@ from tests.exchange.conftest import make_pair
 from tests.exchange.helpers import CAROL, CAROL_ID, Node, child_cfg, creds, ep, node, of, peer_cfg, transfer
 from tests.exchange.test_rekey import run
 from vicid.config.pools import PoolStore, parse_pool
+from vicid.identity import Identification
 from vicid.ike.effects import Alert, DeleteVirtualIp, InstallPolicy, InstallVirtualIp, Log
-from vicid.ike.identity import Identification
 from vicid.ike.wire.enums import CfgType, ConfigAttr, ExchangeType, PayloadType
 from vicid.ike.wire.message import decode_message
 from vicid.ike.wire.sk import unprotect

@@ -10,9 +10,9 @@ from tests.exchange.test_multi_ke import run
 from tests.unit.creds.pki import NOW, ca, issue, keygen, pubkey_auth, store_with
 from vicid.creds.manager import CredentialManager
 from vicid.creds.store import SharedKey
+from vicid.identity import Identification
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule
 from vicid.ike.effects import Alert, IkeUpDown, Log
-from vicid.ike.identity import Identification
 from vicid.secrets import Secret
 
 IKE = "aes256gcm16-sha512-x25519"

@@ -4,7 +4,8 @@ Both peers rekey the IKE_SA and the CHILD_SA every 20 s, without jitter, so thei
 collide on purpose, while traffic flows. At the end neither side has leaked an SA, traffic still
 flows and vicid's memory stayed flat (start/end RSS are printed).
 
-The full 10-minute soak runs with ``VICID_SOAK=1``; without it a 60 s variant runs.
+It runs the full 10 minutes the issue asks for, in .ci/run too; ``VICID_SOAK_SECONDS=60`` gives
+a shorter run while developing.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from .test_rekey_charon import Pinger, children, wait_for
 
 pytestmark = pytest.mark.interop
 
-SOAK = os.environ.get("VICID_SOAK") == "1"
-DURATION = 600.0 if SOAK else 60.0
+DURATION = float(os.environ.get("VICID_SOAK_SECONDS", "600"))
 REKEY = "20s"
 
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.wire.samples import ALL_PAYLOADS, header
-from vicid.errors import UnsupportedCriticalPayload
 from vicid.ike.crypto.cipher import make_sk_cipher
+from vicid.ike.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import EncrAlg, ExchangeType, ProtocolId
 from vicid.ike.wire.fragments import Reassembler

@@ -1,6 +1,6 @@
 """The engine parsers this package builds on, behind one seam.
 
-Identities (``vicid.ike.identity``) and traffic selectors (``vicid.ike.ts``) are parsed and printed
+Identities (``vicid.identity``) and traffic selectors (``vicid.ike.ts``) are parsed and printed
 by the engine's own modules; vici configuration code calls them only through these functions, so
 an API change there is one edit here.
 """
@@ -12,14 +12,14 @@ from typing import Any
 
 def identity_from_string(text: str) -> Any:
     """``identification_create_from_string`` (never fails)."""
-    from vicid.ike.identity import Identification
+    from vicid.identity import Identification
 
     return Identification.from_string(text)
 
 
 def identity_from_string_with_regex(text: str) -> Any | None:
     """``identification_create_from_string_with_regex``; None when charon returns NULL."""
-    from vicid.ike.identity import Identification
+    from vicid.identity import Identification
 
     try:
         return Identification.from_string_with_regex(text)
@@ -28,14 +28,14 @@ def identity_from_string_with_regex(text: str) -> Any | None:
 
 
 def identity_is_any(ident: Any) -> bool:
-    from vicid.ike.identity import IdKind
+    from vicid.identity import IdKind
 
     return ident is None or ident.type == IdKind.ID_ANY
 
 
 def identity_from_dn_der(der: bytes) -> Any:
     """A DN identity from its DER encoding (a certificate's subject)."""
-    from vicid.ike.identity import Identification, IdKind
+    from vicid.identity import Identification, IdKind
 
     return Identification(IdKind.ID_DER_ASN1_DN, der)
 

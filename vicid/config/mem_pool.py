@@ -31,7 +31,7 @@ class PoolOp(Enum):
 
 @dataclass
 class _Entry:
-    identity: Any  # vicid.ike.identity.Identification
+    identity: Any  # vicid.identity.Identification
     online: list[tuple[int, PeerKey | None]] = field(default_factory=list)
     offline: list[int] = field(default_factory=list)
 
@@ -163,6 +163,6 @@ class MemPool:
 
 
 def _text(address: bytes) -> str:
-    from vicid.ike.identity import inet_ntop
+    from vicid.identity import inet_ntop
 
     return inet_ntop(address)

@@ -15,7 +15,7 @@ from typing import Any
 
 from vicid.config.mem_pool import LogLine, MemPool, PoolOp
 from vicid.config.values import atoi, stringify, strtoul
-from vicid.ike.identity import inet_ntop, inet_pton
+from vicid.identity import inet_ntop, inet_pton
 
 POOL_LIMIT = 31  # host bits: sizeof(u_int) * 8 - 1
 
@@ -41,7 +41,7 @@ ATTRIBUTES: dict[str, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class Lease:
-    identity: Any  # vicid.ike.identity.Identification
+    identity: Any  # vicid.identity.Identification
     address: bytes
     online: bool
 

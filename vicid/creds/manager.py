@@ -26,6 +26,7 @@ from typing import Any
 
 from cryptography import x509
 
+from vicid.creds.keys import key_type
 from vicid.creds.ocsp import Fetcher, OcspContext
 from vicid.creds.revocation import check_online, crl_is_newer
 from vicid.creds.store import Certificate, CertType, CredStore, PrivateKey, X509Flag, public_key_id
@@ -41,8 +42,7 @@ from vicid.creds.trust import (
     subject_text,
     verify_chain,
 )
-from vicid.ike.crypto.signature import key_type
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 
 
 def _nolog(_group: str, _level: int, _msg: str) -> None:

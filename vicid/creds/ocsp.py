@@ -29,7 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from vicid.creds.fetching import obtain
 from vicid.creds.store import public_key_id
 from vicid.creds.trust import Log, TrustStore, Validation, issued_by, subject_text, time_text
-from vicid.ike.identity import dntoa
+from vicid.identity import dntoa
 
 # (uri, request DER, content type, timeout s) -> response body, None on any transport error
 Fetcher = Callable[[str, bytes, str, float], bytes | None]

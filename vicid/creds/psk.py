@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vicid.creds.store import CredStore, SharedKey
-from vicid.ike.identity import Identification, IdMatch
+from vicid.identity import Identification, IdMatch
 from vicid.secrets import Secret
 
 

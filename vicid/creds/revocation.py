@@ -29,7 +29,7 @@ from vicid.creds.trust import (
     subject_text,
     time_text,
 )
-from vicid.ike.identity import dntoa
+from vicid.identity import dntoa
 
 CRL_REASONS = ("unspecified", "key compromise", "ca compromise", "affiliation changed",
                "superseded", "cessation of operation", "certificate hold", "reason #7",

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from vicid.ike.identity import Identification, IdKind, IdMatch, dntoa
+from vicid.identity import Identification, IdKind, IdMatch, dntoa
 
 MAX_TRUST_PATH_LEN = 7
 Log = Callable[[str, int, str], None]

@@ -21,11 +21,11 @@ import trio
 
 from vicid.daemon.fetch import MAX_THREADS, revocation_credmgr, run_fetch
 from vicid.daemon.ike_socket import IkeSocket, open_ike_sockets, source_for
+from vicid.daemon.kernel import create_kernel_port
 from vicid.ike import effects as fx
 from vicid.ike.config import ChildConfig, PeerConfig
 from vicid.ike.manager import IkeSaManager
 from vicid.ike.settings import EngineSettings
-from vicid.kernel.factory import create_kernel_port
 from vicid.kernel.port import NETLINK
 from vicid.vici.dispatcher import Body, Deferred, Request
 from vicid.vici.events import EVENT_NAMES, control_log_body, event_message, list_sa_event

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from vicid.identity import Identification
 from vicid.ike.effects import Endpoint, IpAddress
-from vicid.ike.identity import Identification
 
 LogLine = Callable[[str], None]  # one charon CFG level-1 line, logged in the IKE_SA's context
 

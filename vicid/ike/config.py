@@ -295,7 +295,7 @@ class PeerConfig:
     dpd_timeout: int = field(default=0, compare=False)
     if_id_in: int = 0
     if_id_out: int = 0
-    ppk_id: Any = None  # vicid.ike.identity.Identification
+    ppk_id: Any = None  # vicid.identity.Identification
     vips: tuple[Any, ...] = ()  # ipaddress objects, 0.0.0.0/:: = any
     pools: tuple[str, ...] = ()
     local_auth: tuple[AuthConfig, ...] = ()

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
+from vicid.identity import Identification, IdKind
 from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule, IkeVersion, PeerConfig
 from vicid.ike.effects import Endpoint
-from vicid.ike.identity import Identification, IdKind
 from vicid.ike.proposal import Proposal
 
 MATCH_ANY, MATCH_VERSION, MATCH_ME, MATCH_OTHER = 0x01, 0x04, 0x08, 0x10

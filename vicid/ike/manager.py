@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, KeysView
 
 from vicid.creds.store import CredStore
-from vicid.errors import IkeProtocolError, InvalidSyntax
+from vicid.identity import Identification, IdKind
 from vicid.ike import fetch, jobs
 from vicid.ike.child import ChildSa
 from vicid.ike.config import AuthRule, ChildConfig, PeerConfig, UniquePolicy
@@ -26,7 +26,7 @@ from vicid.ike.context import EngineContext, stdlib_log
 from vicid.ike.controller import InitiateListener, TerminateChildListener, TerminateIkeListener
 from vicid.ike.cookies import CookieJar, CookiePolicy
 from vicid.ike.effects import Alert, Completed, Effect, Endpoint, IkeSaView, SendDatagram
-from vicid.ike.identity import Identification, IdKind
+from vicid.ike.errors import IkeProtocolError, InvalidSyntax
 from vicid.ike.ke import KeRegistry
 from vicid.ike.rng import Rng
 from vicid.ike.sa import IkeSa, IkeState

@@ -15,6 +15,7 @@ from enum import Enum, auto
 from functools import lru_cache
 from ipaddress import ip_address
 
+from vicid.identity import Identification
 from vicid.ike.authenticators.info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.config import ChildConfig, Fragmentation, PeerConfig
@@ -38,7 +39,6 @@ from vicid.ike.effects import (
     SendDatagram,
     UpdateChildSa,
 )
-from vicid.ike.identity import Identification
 from vicid.ike.ike_keymat import IkeKeymat
 from vicid.ike.proposal import Proposal
 from vicid.ike.tasks.base import Status, TaskKind

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vicid.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
 from vicid.ike.crypto.cipher import IntegrityError
 from vicid.ike.effects import Endpoint
+from vicid.ike.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
 from vicid.ike.fetch import FetchNeeded, FetchState, Parked, busy, park
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, exchange_name, notify_name
 from vicid.ike.msg_log import describe

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Protocol
 
-from vicid.ike.identity import c_int, inet_ntop, inet_pton
+from vicid.identity import c_int, inet_ntop, inet_pton
 
 BUF_LEN = 512  # vici copies the value into a BUF_LEN buffer
 IPPROTO_ICMP, IPPROTO_ICMPV6 = 1, 58

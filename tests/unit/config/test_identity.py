@@ -5,15 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vicid.ike.identity import (
+from vicid.identity import (
     Identification,
     IdentityError,
     IdKind,
     IdMatch,
+    IdType,
     atodn,
     chunk_from_hex,
 )
-from vicid.ike.wire.enums import IdType
 
 ID = Identification.from_string
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from vicid.config.mem_pool import MemPool, PoolOp
 from vicid.config.pools import PoolStore, parse_pool
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 
 ANY4, ANY6 = ip_address("0.0.0.0"), ip_address("::")
 CAROL, DAVE, EVE = (Identification.from_string(n) for n in ("carol@example.org", "dave@example.org", "eve"))
@@ -29,7 +29,7 @@ class Lines(list):
 
 
 def leases(s: PoolStore, name: str) -> list[tuple[str, str, bool]]:
-    from vicid.ike.identity import inet_ntop
+    from vicid.identity import inet_ntop
 
     return [(str(lease.identity), inet_ntop(lease.address), lease.online) for lease in s.get(name).leases]
 

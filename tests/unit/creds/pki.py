@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 
 from vicid.config.load_conn import Certificate as CfgCert
 from vicid.creds.store import Certificate, CertType, CredStore, PrivateKey, X509Flag, public_key_id
+from vicid.identity import Identification, IdKind
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule
-from vicid.ike.identity import Identification, IdKind
 
 NOW = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
@@ -147,7 +147,7 @@ def store_with(*certs: Issued, keys: tuple[Any, ...] = (), crls: tuple[Any, ...]
 
 
 def _key_type(key: Any) -> str:
-    from vicid.ike.crypto.signature import key_type
+    from vicid.creds.keys import key_type
 
     return key_type(key)
 

@@ -14,7 +14,7 @@ from vicid.creds.manager import CredentialManager
 from vicid.creds.store import CertType
 from vicid.creds.trust import Validation
 from vicid.daemon.fetch import http_fetch
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 
 CAROL = Identification.from_string("carol.example.org")
 URI = "http://crl.example.org/ca.crl"

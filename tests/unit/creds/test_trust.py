@@ -8,7 +8,7 @@ from tests.unit.creds.pki import DAY, NOW, ca, crl, issue, keygen
 from vicid.creds.manager import CredentialManager
 from vicid.creds.revocation import check_online
 from vicid.creds.trust import TrustStore, Validation, has_subject, ike_compliant, spki_sha1, verify_chain
-from vicid.ike.identity import Identification, IdMatch
+from vicid.identity import Identification, IdMatch
 
 
 def run(subject, trusted, untrusted=(), now=NOW, crls=()):

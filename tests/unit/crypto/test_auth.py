@@ -3,9 +3,10 @@ from __future__ import annotations
 import dataclasses
 
 from tests.unit.wire.samples import header
+from vicid.identity import IdType
 from vicid.ike.crypto.auth import KEY_PAD, IntAuth, int_auth_a_p, psk_auth, signed_octets
 from vicid.ike.crypto.prf import prf
-from vicid.ike.wire.enums import ExchangeType, IdType, NotifyType, PayloadType, PrfAlg
+from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType, PrfAlg
 from vicid.ike.wire.message import Message, encode_payload_chain
 from vicid.ike.wire.notify import NotifyPayload
 from vicid.ike.wire.payloads import IdiPayload, KePayload

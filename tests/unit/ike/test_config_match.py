@@ -8,6 +8,7 @@ from ipaddress import ip_address
 import pytest
 
 from tests.exchange.helpers import auth, peer_cfg
+from vicid.identity import Identification
 from vicid.ike.config import AuthClass, IkeVersion
 from vicid.ike.config_match import (
     best_ike_config,
@@ -17,7 +18,6 @@ from vicid.ike.config_match import (
     ike_match,
     peer_candidates,
 )
-from vicid.ike.identity import Identification
 from vicid.ike.proposal import parse_proposal
 from vicid.ike.wire.enums import ProtocolId
 

@@ -7,9 +7,9 @@ import struct
 from types import SimpleNamespace
 
 from vicid.creds.store import CredStore, SharedKey
+from vicid.identity import Identification
 from vicid.ike.authenticators.eap_methods import EAP_MSCHAPV2, REQUEST, RESPONSE, EapPacket, St
 from vicid.ike.authenticators.mschapv2 import FAILURE_OP, RESPONSE_OP, SUCCESS_OP, MsChapV2Method
-from vicid.ike.identity import Identification
 from vicid.ike.rng import DeterministicRng
 from vicid.ike.settings import EapTlsSettings
 from vicid.secrets import Secret

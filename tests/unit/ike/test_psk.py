@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vicid.creds.psk import best_shared_key, candidates
 from vicid.creds.store import CredStore, SharedKey
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 from vicid.secrets import Secret
 
 MOON, CAROL = Identification.from_string("moon.example.org"), Identification.from_string("carol.example.org")

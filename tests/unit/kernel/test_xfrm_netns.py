@@ -129,8 +129,8 @@ def test_probe_reports_why(ns):
 async def test_factory_picks_what_the_host_supports(ns, caplog):
     import logging
 
+    from vicid.daemon.kernel import create_kernel_port
     from vicid.datapath.port import LibipsecPort
-    from vicid.kernel.factory import create_kernel_port
 
     async def send(data, src, dst):
         pass

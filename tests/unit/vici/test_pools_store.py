@@ -7,7 +7,7 @@ from ipaddress import ip_address
 import pytest
 
 from vicid.config.pools import PoolError, PoolStore, parse_pool
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 
 CAROL = Identification.from_string("carol@example.org")
 PEER = (ip_address("192.0.2.3"), 4500)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from vicid.identity import IdType
 from vicid.ike.wire.enums import (
     AuthMethod,
     EncrAlg,
     ExchangeType,
-    IdType,
     IntegAlg,
     KeMethod,
     NotifyType,

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from tests.unit.wire.samples import SA, header
-from vicid.errors import InvalidSyntax, UnsupportedCriticalPayload
+from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, KeMethod, NotifyType, PayloadType
 from vicid.ike.wire.header import HEADER_LEN, decode_header, header_bytes

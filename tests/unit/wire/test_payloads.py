@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.wire.samples import ALL_PAYLOADS, SA
-from vicid.errors import UnsupportedCriticalPayload
+from vicid.ike.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
 from vicid.ike.wire.enums import NotifyType, PayloadType
 from vicid.ike.wire.message import check_critical, decode_payload_chain, encode_payload_chain

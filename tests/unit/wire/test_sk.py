@@ -6,9 +6,9 @@ import os
 import pytest
 
 from tests.unit.wire.samples import ALL_PAYLOADS, header
-from vicid.errors import UnsupportedCriticalPayload
 from vicid.ike.crypto.cipher import IntegrityError, SkCipher, make_sk_cipher
 from vicid.ike.crypto.transforms import encr_info, integ_info
+from vicid.ike.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import EncrAlg, ExchangeType, IntegAlg, PayloadType
 from vicid.ike.wire.fragments import Reassembler, fragment

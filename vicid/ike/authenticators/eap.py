@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 
+from vicid.identity import Identification, IdKind
 from vicid.ike.authenticators.base import Authenticator, Result
 from vicid.ike.authenticators.eap_methods import (
     CODE_NAMES,
@@ -32,7 +33,6 @@ from vicid.ike.authenticators.eap_methods import (
 from vicid.ike.authenticators.info import eap_type_name
 from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthRule
 from vicid.ike.crypto.auth import psk_auth
-from vicid.ike.identity import Identification, IdKind
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.wire.enums import AuthMethod, PayloadType
 from vicid.ike.wire.payloads import AuthPayload, EapPayload

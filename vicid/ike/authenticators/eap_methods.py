@@ -20,7 +20,7 @@ from enum import Enum, auto
 from typing import TYPE_CHECKING
 
 from vicid.creds.psk import best_shared_key
-from vicid.ike.identity import Identification
+from vicid.identity import Identification
 from vicid.secrets import Secret
 
 if TYPE_CHECKING:

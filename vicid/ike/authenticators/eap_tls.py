@@ -31,9 +31,9 @@ from typing import Any
 
 from OpenSSL import SSL, crypto
 
+from vicid.identity import IdKind
 from vicid.ike.authenticators.eap_methods import EAP_TLS, REQUEST, RESPONSE, EapMethod, EapPacket, St
 from vicid.ike.config import AuthRule
-from vicid.ike.identity import IdKind
 from vicid.secrets import Secret
 
 FLAG_LENGTH, FLAG_MORE, FLAG_START = 0x80, 0x40, 0x20

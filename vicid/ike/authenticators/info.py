@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vicid.identity import Identification, IdKind
 from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthConfig, AuthRule
 from vicid.ike.crypto.signature import Scheme, parse_constraints
-from vicid.ike.identity import Identification, IdKind
 
 VALIDATION_NAMES = ("GOOD", "SKIPPED", "STALE", "FAILED", "ON_HOLD", "REVOKED")
 EAP_TYPE_NAMES = {1: "EAP_IDENTITY", 4: "EAP_MD5", 5: "EAP_OTP", 6: "EAP_GTC", 13: "EAP_TLS",

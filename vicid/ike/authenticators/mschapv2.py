@@ -24,6 +24,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from vicid.creds.psk import best_shared_key
+from vicid.identity import Identification
 from vicid.ike.authenticators.eap_methods import (
     EAP_MSCHAPV2,
     REQUEST,
@@ -34,7 +35,6 @@ from vicid.ike.authenticators.eap_methods import (
     shared_eap_key,
 )
 from vicid.ike.crypto.md4 import md4
-from vicid.ike.identity import Identification
 from vicid.secrets import Secret
 
 CHALLENGE, RESPONSE_OP, SUCCESS_OP, FAILURE_OP, CHANGE_PASSWORD = 1, 2, 3, 4, 7

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from vicid.ike.identity import asn1_unwrap, der_wrap, oid_encode
+from vicid.creds.keys import key_size, key_type
+from vicid.identity import asn1_unwrap, der_wrap, oid_encode
 from vicid.ike.wire.enums import AuthMethod
 
 try:  # FIPS 204 keys, cryptography >= 47
@@ -107,34 +108,6 @@ AUTH_METHOD_NAMES = {AuthMethod.RSA_SIG: "RSA signature", AuthMethod.PSK: "pre-s
 
 
 # --- keys ---------------------------------------------------------------------------------------
-
-def key_type(key: object) -> str:
-    """charon's ``key_type_t`` name for a cryptography public or private key."""
-    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-        return "RSA"
-    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-        return "ECDSA"
-    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
-        return "ED25519"
-    if isinstance(key, ed448.Ed448PublicKey | ed448.Ed448PrivateKey):
-        return "ED448"
-    if mldsa is not None:
-        for bits, name in ((44, "ML_DSA_44"), (65, "ML_DSA_65"), (87, "ML_DSA_87")):
-            pub = getattr(mldsa, f"MLDSA{bits}PublicKey", None)
-            priv = getattr(mldsa, f"MLDSA{bits}PrivateKey", None)
-            if (pub and isinstance(key, pub)) or (priv and isinstance(key, priv)):
-                return name
-    return "ANY"
-
-
-def key_size(key: object) -> int:
-    """Key strength in bits as charon reports it (RSA modulus, EC curve; EdDSA nominal)."""
-    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-        return key.key_size
-    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-        return key.curve.key_size
-    return {"ED25519": 256, "ED448": 456}.get(key_type(key), 0)
-
 
 def schemes_for_key(key: object, rsa_pss: bool = False) -> list[Scheme]:
     """``signature_schemes_for_key``: charon's preference list for a key of that size."""

@@ -25,7 +25,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vicid.errors import (
+from vicid.ike.child import ChildSa, ChildState, OutboundState
+from vicid.ike.config import ChildConfig, Childless, IpsecMode, PeerConfig
+from vicid.ike.crypto.keymat import ChildSuite, derive_child_keys
+from vicid.ike.crypto.transforms import encr_info
+from vicid.ike.effects import SaKeys
+from vicid.ike.errors import (
     InvalidKePayload,
     InvalidSyntax,
     NoProposalChosen,
@@ -33,11 +38,6 @@ from vicid.errors import (
     TemporaryFailure,
     TsUnacceptable,
 )
-from vicid.ike.child import ChildSa, ChildState, OutboundState
-from vicid.ike.config import ChildConfig, Childless, IpsecMode, PeerConfig
-from vicid.ike.crypto.keymat import ChildSuite, derive_child_keys
-from vicid.ike.crypto.transforms import encr_info
-from vicid.ike.effects import SaKeys
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal

@@ -22,8 +22,8 @@ from __future__ import annotations
 from enum import Enum, auto
 from typing import TYPE_CHECKING
 
-from vicid.errors import IkeProtocolError
 from vicid.ike.child import ChildSa, ChildState, OutboundState
+from vicid.ike.errors import IkeProtocolError
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.tasks.child_create import RETRY_INTERVAL, RETRY_JITTER, ChildCreateInitiator, ChildCreateResponder

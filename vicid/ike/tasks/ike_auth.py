@@ -13,7 +13,7 @@ exchanges: nonces, IKE_SA_INIT messages and the IntAuth chains of IKE_INTERMEDIA
 
 from __future__ import annotations
 
-from vicid.errors import AuthenticationFailed
+from vicid.identity import Identification, IdKind
 from vicid.ike.authenticators import (
     AuthContext,
     Authenticator,
@@ -26,7 +26,7 @@ from vicid.ike.authenticators import (
 from vicid.ike.authenticators.info import AuthInfo
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, PeerConfig, UniquePolicy
 from vicid.ike.crypto.auth import IntAuth, signed_octets
-from vicid.ike.identity import Identification, IdKind
+from vicid.ike.errors import AuthenticationFailed
 from vicid.ike.messages import InMessage, OutMessage, notify_name
 from vicid.ike.sa import Cond, Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind

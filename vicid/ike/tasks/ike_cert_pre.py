@@ -130,7 +130,7 @@ class IkeCertPre(Task):
 
 
 def _dn(name: x509.Name) -> str:
-    from vicid.ike.identity import dntoa
+    from vicid.identity import dntoa
 
     return dntoa(name.public_bytes())
 

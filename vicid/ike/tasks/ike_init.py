@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from vicid.errors import InvalidKePayload, InvalidSyntax, NoProposalChosen
 from vicid.ike.config import Childless, Fragmentation
+from vicid.ike.errors import InvalidKePayload, InvalidSyntax, NoProposalChosen
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal

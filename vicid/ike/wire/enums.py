@@ -206,16 +206,6 @@ class Esn(IntEnum):
     EXT_SEQ = 1
 
 
-class IdType(IntEnum):
-    ID_IPV4_ADDR = 1
-    ID_FQDN = 2
-    ID_RFC822_ADDR = 3
-    ID_IPV6_ADDR = 5
-    ID_DER_ASN1_DN = 9
-    ID_DER_ASN1_GN = 10
-    ID_KEY_ID = 11
-
-
 class AuthMethod(IntEnum):
     RSA_SIG = 1
     PSK = 2

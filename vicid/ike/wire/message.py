@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from vicid.errors import InvalidSyntax, UnsupportedCriticalPayload
+from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
 from vicid.ike.wire.enums import ExchangeType, PayloadType
 from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header, encode_header

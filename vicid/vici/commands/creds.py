@@ -23,8 +23,7 @@ from vicid.creds.store import (
     public_key_id,
     to_der,
 )
-from vicid.ike.identity import Identification, dntoa
-from vicid.ike.wire.enums import IdType
+from vicid.identity import Identification, IdType, dntoa
 from vicid.secrets import Secret
 from vicid.vici.dispatcher import Body, Dispatcher, Request
 

@@ -12,7 +12,18 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from vicid.ike.wire.enums import IdType
+
+class IdType(IntEnum):
+    """ID payload types (RFC 7296 section 3.5); the wire codecs use them from here."""
+
+    ID_IPV4_ADDR = 1
+    ID_FQDN = 2
+    ID_RFC822_ADDR = 3
+    ID_IPV6_ADDR = 5
+    ID_DER_ASN1_DN = 9
+    ID_DER_ASN1_GN = 10
+    ID_KEY_ID = 11
+
 
 BUF_LEN = 512  # vici copies identity strings into a BUF_LEN buffer
 RDN_MAX = 20
