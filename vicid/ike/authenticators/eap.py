@@ -12,12 +12,16 @@ configured), and after EAP-Success sends AUTH, then verifies the server's.
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
 from vicid.identity import Identification, IdKind
 from vicid.ike.authenticators.base import Authenticator, Result
 from vicid.ike.authenticators.eap_methods import (
     CODE_NAMES,
     EAP_IDENTITY,
+    EAP_MD5,
+    EAP_MSCHAPV2,
+    EAP_TLS,
     FAILURE,
     REQUEST,
     RESPONSE,
@@ -26,11 +30,13 @@ from vicid.ike.authenticators.eap_methods import (
     EapMethod,
     EapPacket,
     IdentityMethod,
+    Md5Method,
     St,
-    create_method,
     nak,
 )
+from vicid.ike.authenticators.eap_tls import TlsMethod
 from vicid.ike.authenticators.info import eap_type_name
+from vicid.ike.authenticators.mschapv2 import MsChapV2Method
 from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthRule
 from vicid.ike.crypto.auth import psk_auth
 from vicid.ike.messages import InMessage, OutMessage
@@ -39,6 +45,19 @@ from vicid.ike.wire.payloads import AuthPayload, EapPayload
 from vicid.secrets import Secret
 
 EAP_CLASS = AUTH_CLASS_NAMES[AuthClass.EAP]
+
+
+
+if TYPE_CHECKING:
+    from vicid.ike.sa import IkeSa
+
+
+def create_method(sa: IkeSa, eap_type: int, server: Identification, peer: Identification,
+                  is_server: bool) -> EapMethod | None:
+    """``eap_manager->create_instance``: the methods vicid provides."""
+    cls = {EAP_IDENTITY: IdentityMethod, EAP_MD5: Md5Method, EAP_MSCHAPV2: MsChapV2Method,
+           EAP_TLS: TlsMethod}.get(eap_type)
+    return cls(sa, server, peer, is_server) if cls else None
 
 
 class EapBase(Authenticator):

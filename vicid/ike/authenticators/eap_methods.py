@@ -166,15 +166,4 @@ class Md5Method(EapMethod):
         return St.SUCCESS, None
 
 
-def create_method(sa: IkeSa, eap_type: int, server: Identification, peer: Identification,
-                  is_server: bool) -> EapMethod | None:
-    """``eap_manager->create_instance``: the methods vicid provides."""
-    from vicid.ike.authenticators.eap_tls import TlsMethod
-    from vicid.ike.authenticators.mschapv2 import MsChapV2Method
-
-    cls = {EAP_IDENTITY: IdentityMethod, EAP_MD5: Md5Method, EAP_MSCHAPV2: MsChapV2Method,
-           EAP_TLS: TlsMethod}.get(eap_type)
-    return cls(sa, server, peer, is_server) if cls else None
-
-
 SUPPORTED = [EAP_MD5, EAP_TLS, EAP_MSCHAPV2]  # offered in EAP-Nak
