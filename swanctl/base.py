@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .client import ViciError
 from .command import Context, atoi
+from .getopt import EOF
 from .message import Message, dump
 
 
@@ -30,6 +31,26 @@ def format_flag(fmt: Fmt, op: str | int) -> bool:
     else:
         return False
     return True
+
+
+def read_options(ctx: Context, fmt: Fmt, own: str, invalid: str) -> dict[str, str | None] | int:
+    """The option loop of a command (command_getopt() until EOF): --help prints the usage,
+    --raw/--pretty/--json set ``fmt``, the command's own options (the letters in ``own``) come
+    back as {letter: last argument, None for a flag}; anything else prints usage with ``invalid``.
+    An int is the exit code to return at once."""
+    found: dict[str, str | None] = {}
+    for op, arg in ctx.options():
+        if op == "h":
+            return ctx.usage()
+        if op == EOF:
+            break
+        if format_flag(fmt, op):
+            continue
+        if isinstance(op, str) and op in own:
+            found[op] = arg
+            continue
+        return ctx.usage(invalid)
+    return found
 
 
 def request(ctx: Context, name: str, msg: Message | None = None) -> Message | int:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 
 from . import jsonout, render
-from .base import Fmt, dump_msg, emit_json, format_flag, request, succeeded
+from .base import Fmt, dump_msg, emit_json, format_flag, read_options, request, succeeded
 from .client import ViciError
 from .command import FILE, HELP, JSON, PRETTY, RAW, Command, Context, Option
 from .control import initiate, install, redirect, rekey, terminate, uninstall
@@ -83,16 +83,10 @@ def load_pools(ctx: Context) -> int:
 
 def version(ctx: Context) -> int:
     fmt = Fmt()
-    daemon = False
-    for op, _arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "d":
-            daemon = True
-        elif op != EOF:
-            return ctx.usage("invalid --terminate option")  # sic, as in swanctl
+    opts = read_options(ctx, fmt, "d", "invalid --terminate option")  # sic, as in swanctl
+    if isinstance(opts, int):
+        return opts
+    daemon = "d" in opts
     from . import SWANCTL_VERSION
 
     if not daemon:
@@ -156,21 +150,10 @@ def reload_settings(ctx: Context) -> int:
 
 def counters(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    name = None
-    all_, reset = False, False
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "n":
-            name = arg
-        elif op == "a":
-            all_ = True
-        elif op == "R":
-            reset = True
-        elif op != EOF:
-            return ctx.usage("invalid --counters option")
+    opts = read_options(ctx, fmt, "naR", "invalid --counters option")
+    if isinstance(opts, int):
+        return opts
+    name, all_, reset = opts.get("n"), "a" in opts, "R" in opts
     if all_:
         msg.add("all", "yes")
     elif name:

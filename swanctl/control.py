@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 
 from . import render
-from .base import Fmt, dump_msg, format_flag, int_arg, register, request, succeeded
+from .base import Fmt, dump_msg, int_arg, read_options, register, request, succeeded
 from .command import Context
 from .getopt import EOF
 from .message import Message
@@ -37,23 +37,11 @@ def _result(ctx: Context, reply: Message, label: str, fmt: Fmt) -> int:
 
 def initiate(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    child = ike = None
-    timeout, level = 0, 1
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if op in ("P", "r"):
-            format_flag(fmt, op)
-        elif op == "c":
-            child = arg
-        elif op == "i":
-            ike = arg
-        elif op == "t":
-            timeout = int_arg(arg)
-        elif op == "l":
-            level = int_arg(arg)
-        elif op != EOF:
-            return ctx.usage("invalid --initiate option")
+    opts = read_options(ctx, fmt, "citl", "invalid --initiate option")
+    if isinstance(opts, int):
+        return opts
+    child, ike = opts.get("c"), opts.get("i")
+    timeout, level = int_arg(opts.get("t")), int_arg(opts.get("l", "1"))
     ret = register(ctx, "control-log", "log", _control_log(ctx, fmt))
     if ret:
         return ret
@@ -72,29 +60,12 @@ def initiate(ctx: Context) -> int:
 
 def terminate(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    child = ike = None
-    timeout, level, child_id, ike_id, force = 0, 1, 0, 0, False
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if op in ("P", "r"):
-            format_flag(fmt, op)
-        elif op == "c":
-            child = arg
-        elif op == "f":
-            force = True
-        elif op == "i":
-            ike = arg
-        elif op == "C":
-            child_id = int_arg(arg)
-        elif op == "I":
-            ike_id = int_arg(arg)
-        elif op == "t":
-            timeout = int_arg(arg)
-        elif op == "l":
-            level = int_arg(arg)
-        elif op != EOF:
-            return ctx.usage("invalid --terminate option")
+    opts = read_options(ctx, fmt, "cfiCItl", "invalid --terminate option")
+    if isinstance(opts, int):
+        return opts
+    child, ike, force = opts.get("c"), opts.get("i"), "f" in opts
+    child_id, ike_id = int_arg(opts.get("C")), int_arg(opts.get("I"))
+    timeout, level = int_arg(opts.get("t")), int_arg(opts.get("l", "1"))
     ret = register(ctx, "control-log", "log", _control_log(ctx, fmt))
     if ret:
         return ret
@@ -119,26 +90,11 @@ def terminate(ctx: Context) -> int:
 
 def rekey(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    child = ike = None
-    child_id = ike_id = 0
-    reauth = False
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if op in ("P", "r"):
-            format_flag(fmt, op)
-        elif op == "c":
-            child = arg
-        elif op == "i":
-            ike = arg
-        elif op == "C":
-            child_id = int_arg(arg)
-        elif op == "I":
-            ike_id = int_arg(arg)
-        elif op == "a":
-            reauth = True
-        elif op != EOF:
-            return ctx.usage("invalid --rekey option")
+    opts = read_options(ctx, fmt, "ciCIa", "invalid --rekey option")
+    if isinstance(opts, int):
+        return opts
+    child, ike, reauth = opts.get("c"), opts.get("i"), "a" in opts
+    child_id, ike_id = int_arg(opts.get("C")), int_arg(opts.get("I"))
     if child:
         msg.add("child", child)
     if ike:
@@ -157,25 +113,11 @@ def rekey(ctx: Context) -> int:
 
 def redirect(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    values: dict[str, str | None] = {"ike": None, "peer-ip": None, "peer-id": None, "gateway": None}
-    ike_id = 0
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if op in ("P", "r"):
-            format_flag(fmt, op)
-        elif op == "i":
-            values["ike"] = arg
-        elif op == "I":
-            ike_id = int_arg(arg)
-        elif op == "p":
-            values["peer-ip"] = arg
-        elif op == "d":
-            values["peer-id"] = arg
-        elif op == "g":
-            values["gateway"] = arg
-        elif op != EOF:
-            return ctx.usage("invalid --redirect option")
+    opts = read_options(ctx, fmt, "iIpdg", "invalid --redirect option")
+    if isinstance(opts, int):
+        return opts
+    values = {"ike": opts.get("i"), "peer-ip": opts.get("p"), "peer-id": opts.get("d"), "gateway": opts.get("g")}
+    ike_id = int_arg(opts.get("I"))
     if values["ike"]:
         msg.add("ike", values["ike"])
     if ike_id:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from . import jsonout, render
-from .base import Fmt, dump_msg, emit_json, format_flag, int_arg, register, request
+from .base import Fmt, dump_msg, emit_json, format_flag, int_arg, read_options, register, request
 from .command import Context
 from .getopt import EOF
 from .message import Message
@@ -103,23 +103,11 @@ def _interval(arg: str | None) -> float | None:
 
 def list_pols(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    child = None
-    trap = drop = pas = False
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "c":
-            child = arg
-        elif op == "t":
-            trap = True
-        elif op == "d":
-            drop = True
-        elif op == "p":
-            pas = True
-        elif op != EOF:
-            return ctx.usage("invalid --list-pols option")
+    opts = read_options(ctx, fmt, "ctdp", "invalid --list-pols option")
+    if isinstance(opts, int):
+        return opts
+    child = opts.get("c")
+    trap, drop, pas = "t" in opts, "d" in opts, "p" in opts
     if not (trap or drop or pas):
         trap = drop = pas = True
     if child:
@@ -137,16 +125,10 @@ def list_pols(ctx: Context) -> int:
 
 def list_authorities(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    name = None
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "n":
-            name = arg
-        elif op != EOF:
-            return ctx.usage("invalid --list-authorities option")
+    opts = read_options(ctx, fmt, "n", "invalid --list-authorities option")
+    if isinstance(opts, int):
+        return opts
+    name = opts.get("n")
     if name:
         msg.add("name", name)
     events: list[Message] = []
@@ -159,16 +141,10 @@ def list_authorities(ctx: Context) -> int:
 
 def list_conns(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    ike = None
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "i":
-            ike = arg
-        elif op != EOF:
-            return ctx.usage("invalid --list-conns option")
+    opts = read_options(ctx, fmt, "i", "invalid --list-conns option")
+    if isinstance(opts, int):
+        return opts
+    ike = opts.get("i")
     if ike:
         msg.add("ike", ike)
     events: list[Message] = []
@@ -183,27 +159,12 @@ def list_certs(ctx: Context) -> int:
     from . import certs
 
     fmt, msg = Fmt(), Message()
-    subject = ctype = flag = None
-    detailed, utc = True, False
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "s":
-            subject = arg
-        elif op == "t":
-            ctype = arg
-        elif op == "f":
-            flag = arg
-        elif op == "p":
-            fmt.pem = True
-        elif op == "S":
-            detailed = False
-        elif op == "U":
-            utc = True
-        elif op != EOF:
-            return ctx.usage("invalid --list-certs option")
+    opts = read_options(ctx, fmt, "stfpSU", "invalid --list-certs option")
+    if isinstance(opts, int):
+        return opts
+    subject, ctype, flag = opts.get("s"), opts.get("t"), opts.get("f")
+    fmt.pem = fmt.pem or "p" in opts
+    detailed, utc = "S" not in opts, "U" in opts
     if ctype:
         msg.add("type", ctype)
     if flag:
@@ -239,18 +200,10 @@ def list_certs(ctx: Context) -> int:
 
 def list_pools(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    leases, name = False, None
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if format_flag(fmt, op):
-            continue
-        if op == "l":
-            leases = True
-        elif op == "n":
-            name = arg
-        elif op != EOF:
-            return ctx.usage("invalid --list-pools option")
+    opts = read_options(ctx, fmt, "ln", "invalid --list-pools option")
+    if isinstance(opts, int):
+        return opts
+    leases, name = "l" in opts, opts.get("n")
     if leases:
         msg.add("leases", "yes")
     if name:
@@ -295,16 +248,10 @@ def list_algs(ctx: Context) -> int:
 
 def flush_certs(ctx: Context) -> int:
     fmt, msg = Fmt(), Message()
-    ctype = None
-    for op, arg in ctx.options():
-        if op == "h":
-            return ctx.usage()
-        if op == "t":
-            ctype = arg
-        elif op in ("P", "r"):
-            format_flag(fmt, op)
-        elif op != EOF:
-            return ctx.usage("invalid --flush-certs option")
+    opts = read_options(ctx, fmt, "t", "invalid --flush-certs option")
+    if isinstance(opts, int):
+        return opts
+    ctype = opts.get("t")
     if ctype:
         msg.add("type", ctype)
     reply = request(ctx, "flush-certs", msg)
