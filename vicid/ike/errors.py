@@ -24,29 +24,37 @@ class IkeProtocolError(Exception):
     notify: NotifyType = NotifyType.INVALID_SYNTAX
     scope: Scope = Scope.IKE
 
+    def __init_subclass__(cls, notify: NotifyType | None = None, scope: Scope | None = None, **kw: object) -> None:
+        """``class X(IkeProtocolError, notify=..., scope=...)`` sets both in the class line."""
+        super().__init_subclass__(**kw)
+        if notify is not None:
+            cls.notify = notify
+        if scope is not None:
+            cls.scope = scope
+
     def notify_data(self) -> bytes:
         """Notification Data for the error notify (empty for most types)."""
         return b""
 
 
-class InvalidSyntax(IkeProtocolError):
-    notify = NotifyType.INVALID_SYNTAX
+class InvalidSyntax(IkeProtocolError, notify=NotifyType.INVALID_SYNTAX):
+    pass
 
 
-class InvalidMajorVersion(IkeProtocolError):
-    notify = NotifyType.INVALID_MAJOR_VERSION
+class InvalidMajorVersion(IkeProtocolError, notify=NotifyType.INVALID_MAJOR_VERSION):
+    pass
 
 
-class InvalidIkeSpi(IkeProtocolError):
-    notify = NotifyType.INVALID_IKE_SPI
+class InvalidIkeSpi(IkeProtocolError, notify=NotifyType.INVALID_IKE_SPI):
+    pass
 
 
-class InvalidMessageId(IkeProtocolError):
-    notify = NotifyType.INVALID_MESSAGE_ID
+class InvalidMessageId(IkeProtocolError, notify=NotifyType.INVALID_MESSAGE_ID):
+    pass
 
 
-class AuthenticationFailed(IkeProtocolError):
-    notify = NotifyType.AUTHENTICATION_FAILED
+class AuthenticationFailed(IkeProtocolError, notify=NotifyType.AUTHENTICATION_FAILED):
+    pass
 
 
 class UnsupportedCriticalPayload(IkeProtocolError):
@@ -62,9 +70,8 @@ class UnsupportedCriticalPayload(IkeProtocolError):
         return bytes([self.payload_type & 0xFF])
 
 
-class NoProposalChosen(IkeProtocolError):
-    notify = NotifyType.NO_PROPOSAL_CHOSEN
-    scope = Scope.CHILD
+class NoProposalChosen(IkeProtocolError, notify=NotifyType.NO_PROPOSAL_CHOSEN, scope=Scope.CHILD):
+    pass
 
 
 class InvalidKePayload(IkeProtocolError):
@@ -81,44 +88,36 @@ class InvalidKePayload(IkeProtocolError):
         return self.accepted_method.to_bytes(2, "big")
 
 
-class InvalidSpi(IkeProtocolError):
-    notify = NotifyType.INVALID_SPI
-    scope = Scope.CHILD
+class InvalidSpi(IkeProtocolError, notify=NotifyType.INVALID_SPI, scope=Scope.CHILD):
+    pass
 
 
-class SinglePairRequired(IkeProtocolError):
-    notify = NotifyType.SINGLE_PAIR_REQUIRED
-    scope = Scope.CHILD
+class SinglePairRequired(IkeProtocolError, notify=NotifyType.SINGLE_PAIR_REQUIRED, scope=Scope.CHILD):
+    pass
 
 
-class NoAdditionalSas(IkeProtocolError):
-    notify = NotifyType.NO_ADDITIONAL_SAS
-    scope = Scope.CHILD
+class NoAdditionalSas(IkeProtocolError, notify=NotifyType.NO_ADDITIONAL_SAS, scope=Scope.CHILD):
+    pass
 
 
-class InternalAddressFailure(IkeProtocolError):
-    notify = NotifyType.INTERNAL_ADDRESS_FAILURE
-    scope = Scope.CHILD
+class InternalAddressFailure(IkeProtocolError, notify=NotifyType.INTERNAL_ADDRESS_FAILURE, scope=Scope.CHILD):
+    pass
 
 
-class FailedCpRequired(IkeProtocolError):
-    notify = NotifyType.FAILED_CP_REQUIRED
-    scope = Scope.CHILD
+class FailedCpRequired(IkeProtocolError, notify=NotifyType.FAILED_CP_REQUIRED, scope=Scope.CHILD):
+    pass
 
 
-class TsUnacceptable(IkeProtocolError):
-    notify = NotifyType.TS_UNACCEPTABLE
-    scope = Scope.CHILD
+class TsUnacceptable(IkeProtocolError, notify=NotifyType.TS_UNACCEPTABLE, scope=Scope.CHILD):
+    pass
 
 
-class InvalidSelectors(IkeProtocolError):
-    notify = NotifyType.INVALID_SELECTORS
-    scope = Scope.CHILD
+class InvalidSelectors(IkeProtocolError, notify=NotifyType.INVALID_SELECTORS, scope=Scope.CHILD):
+    pass
 
 
-class TemporaryFailure(IkeProtocolError):
-    notify = NotifyType.TEMPORARY_FAILURE
-    scope = Scope.CHILD
+class TemporaryFailure(IkeProtocolError, notify=NotifyType.TEMPORARY_FAILURE, scope=Scope.CHILD):
+    pass
 
 
 class ChildSaNotFound(IkeProtocolError):
