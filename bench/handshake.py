@@ -20,9 +20,9 @@ import time
 from ipaddress import ip_address
 
 from vicid.creds.store import CredStore, SharedKey
+from vicid.identity import Identification
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, ChildConfig, PeerConfig
 from vicid.ike.effects import ChildUpDown, IkeUpDown, SendDatagram
-from vicid.ike.identity import Identification
 from vicid.ike.ke import KeRegistry
 from vicid.ike.manager import IkeSaManager
 from vicid.ike.proposal import parse_proposal
