@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vicid.creds.store import CredStore, SharedKey
 from vicid.identity import Identification, IdMatch
@@ -28,12 +29,20 @@ class Candidate:
         return self.key.secret
 
 
+@lru_cache(maxsize=1024)
+def _owner_id(owner: str) -> Identification | None:
+    """An owner string parsed once (every IKE_AUTH looks the keys up; identities are frozen)."""
+    try:
+        return Identification.from_string(owner)
+    except ValueError:
+        return None
+
+
 def _owner_match(key: SharedKey, ident: Identification) -> int:
     best = IdMatch.NONE
     for owner in key.owners:
-        try:
-            owner_id = Identification.from_string(owner)
-        except ValueError:
+        owner_id = _owner_id(owner)
+        if owner_id is None:
             continue
         best = max(best, int(ident.matches(owner_id)))
     return best

@@ -166,7 +166,7 @@ class IkeSaManager:
         if header.major_version != IKEV2_MAJOR:
             raise _Drop("unsupported_version")
         try:
-            return header, decode_message(data)
+            return header, decode_message(data, header)
         except DecodeError:
             raise _Drop("undecodable") from None
         except IkeProtocolError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from functools import cached_property
 
 from vicid.ike.proposal_keywords import lookup_keyword
 from vicid.ike.wire.enums import (
@@ -109,16 +110,26 @@ class Proposal:
     spi: bytes = field(default=b"", compare=False)
 
     # --- queries -------------------------------------------------------------------------------
+    @cached_property
+    def _by_type(self) -> dict[int, tuple[Transform, ...]]:
+        """Transforms per type in preference order, built once: selection, key derivation and
+        the SA payload ask for them dozens of times per handshake."""
+        index: dict[int, list[Transform]] = {}
+        for t in self.transforms:
+            index.setdefault(t.type, []).append(t)
+        return {ttype: tuple(found) for ttype, found in index.items()}
+
     def types(self) -> tuple[TransformType, ...]:
         """Transform types present, in charon's sort order (ENCR, INTEG, PRF, KE, ESN, ADDKE1..7)."""
-        return tuple(sorted({t.type for t in self.transforms}, key=type_sort_key))
+        return tuple(sorted(self._by_type, key=type_sort_key))  # type: ignore[arg-type]
 
     def algorithms(self, ttype: TransformType) -> tuple[Transform, ...]:
-        return tuple(t for t in self.transforms if t.type == ttype)
+        return self._by_type.get(ttype, ())
 
     def get_algorithm(self, ttype: TransformType) -> Transform | None:
         """The first (most preferred) transform of a type, as charon's ``get_algorithm``."""
-        return next((t for t in self.transforms if t.type == ttype), None)
+        found = self._by_type.get(ttype)
+        return found[0] if found else None
 
     def has_transform(self, ttype: TransformType, alg: int) -> bool:
         """charon's ``has_transform``: ``alg`` 0 asks "no real algorithm of this type"."""

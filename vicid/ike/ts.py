@@ -18,6 +18,8 @@ from typing import Protocol
 
 from vicid.identity import c_int, inet_ntop, inet_pton
 
+_INVERT = bytes(0xFF - b for b in range(256))  # byte b -> 0xFF - b, for the "larger range first" key
+
 BUF_LEN = 512  # vici copies the value into a BUF_LEN buffer
 IPPROTO_ICMP, IPPROTO_ICMPV6 = 1, 58
 NON_SUBNET = 255  # charon's netbits value for a range that is not a subnet
@@ -235,7 +237,7 @@ class TrafficSelector:
 
     def sort_key(self) -> tuple[int, bytes, bytes, int, int, int]:
         """``traffic_selector_cmp`` order (IPv4 first, lower start, larger range, ...)."""
-        inv = bytes(0xFF - b for b in self.to_addr)
+        inv = bytes(self.to_addr).translate(_INVERT)
         return (self.ts_type, self.from_addr, inv, self.protocol, self.from_port, 0xFFFF - self.to_port)
 
     def equals(self, other: TrafficSelector) -> bool:

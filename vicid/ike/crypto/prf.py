@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vicid.ike.crypto.mac import mac
+from vicid.ike.crypto.mac import keyed_mac, mac
 from vicid.ike.crypto.transforms import prf_info
 from vicid.secrets import Secret
 
@@ -25,10 +25,11 @@ def prf_plus(alg: int, key: bytes, seed: bytes, length: int) -> bytes:
     out = bytearray()
     block = b""
     counter = 1
+    keyed = keyed_mac(prf_info(alg).mac, key)  # one key for every block
     while len(out) < length:
         if counter > MAX_PRF_PLUS_BLOCKS:
             raise ValueError(f"prf+ cannot produce {length} bytes (255 blocks max)")
-        block = prf(alg, key, block + seed + bytes([counter]))
+        block = keyed(block + seed + bytes([counter]))
         out += block
         counter += 1
     return bytes(out[:length])

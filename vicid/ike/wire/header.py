@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
@@ -12,6 +13,7 @@ FLAG_VERSION = 0x10
 FLAG_RESPONSE = 0x20
 IKEV2_MAJOR = 2
 ZERO_SPI = bytes(8)
+_HEADER = struct.Struct("!8s8sBBBBII")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,9 @@ class IkeHeader:
 
 def decode_header(r: Reader) -> IkeHeader:
     """Decode the 28-byte header from peer bytes. Raises only ``DecodeError``."""
-    spi_i, spi_r = r.bytes(8), r.bytes(8)
-    next_payload, version, exchange, flags = r.u8(), r.u8(), r.u8(), r.u8()
-    message_id, length = r.u32(), r.u32()
+    if r.remaining < HEADER_LEN:
+        raise DecodeError(f"truncated: need {HEADER_LEN} bytes, {r.remaining} left")
+    spi_i, spi_r, next_payload, version, exchange, flags, message_id, length = _HEADER.unpack(r.view(HEADER_LEN))
     if length < HEADER_LEN:
         raise DecodeError(f"IKE header length {length} < {HEADER_LEN}")
     # RFC 7296 §3.1: the remaining flag bits MUST be ignored on receipt.
@@ -73,16 +75,18 @@ def decode_header(r: Reader) -> IkeHeader:
 
 def encode_header(w: Writer, h: IkeHeader) -> None:
     """Write the header; ``h.length`` must already hold the final message length."""
+    w.bytes(pack_header(h, h.next_payload, h.length))
+
+
+def pack_header(h: IkeHeader, next_payload: int, length: int) -> bytes:
+    """The header bytes of ``h`` with Next Payload and Length as given (the encoders know
+    them only once the payloads are encoded; no new IkeHeader for that)."""
     if len(h.spi_i) != 8 or len(h.spi_r) != 8:
         raise ValueError("IKE SPIs are 8 bytes")
-    w.bytes(h.spi_i)
-    w.bytes(h.spi_r)
-    w.u8(h.next_payload)
-    w.u8((h.major_version << 4) | h.minor_version)
-    w.u8(h.exchange_type)
-    w.u8(h.flags)
-    w.u32(h.message_id)
-    w.u32(h.length)
+    flags = ((FLAG_INITIATOR if h.is_initiator else 0) | (FLAG_RESPONSE if h.is_response else 0)
+             | (FLAG_VERSION if h.version_flag else 0))
+    return _HEADER.pack(h.spi_i, h.spi_r, next_payload, (h.major_version << 4) | h.minor_version,
+                        h.exchange_type, flags, h.message_id, length)
 
 
 def header_bytes(h: IkeHeader) -> bytes:

@@ -8,14 +8,14 @@ place, so tasks can read payloads without re-checking their presence (charon mes
 
 from __future__ import annotations
 
-import dataclasses
+import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
-from vicid.ike.wire.buffer import DecodeError, Reader, Writer
+from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, PayloadType
-from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header, encode_header
+from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header, pack_header
 from vicid.ike.wire.notify import NotifyPayload
 from vicid.ike.wire.payloads import (
     GENERIC_HEADER_LEN,
@@ -29,6 +29,7 @@ from vicid.ike.wire.payloads import (
 )
 
 _CRITICAL = 0x80
+_GENERIC = struct.Struct("!BBH")  # Next Payload, C + RESERVED, Payload Length
 _ENCRYPTED_TYPES = (PayloadType.SK, PayloadType.SKF)
 
 
@@ -39,6 +40,9 @@ class Message:
     header: IkeHeader
     payloads: tuple[Payload, ...] = ()
     encrypted: tuple[Payload, ...] = ()
+    # payloads by type, built on the first lookup (tasks look payloads up hundreds of times
+    # per handshake, each lookup was a scan of the whole chain)
+    _by_type: dict[int, list[Payload]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def exchange_type(self) -> int:
@@ -63,18 +67,36 @@ class Message:
         yield from (p for p in self.payloads if not isinstance(p, SkPayload | SkfPayload))
         yield from self.encrypted
 
+    def by_type(self) -> dict[int, list[Payload]]:
+        """Clear (without SK/SKF) and protected payloads grouped by type, in message order
+        (read-only: shared by every lookup on this message)."""
+        index = self._by_type
+        if index is None:
+            index = {}
+            for p in self.all_payloads():
+                found = index.get(p.payload_type)
+                if found is None:
+                    index[p.payload_type] = [p]
+                else:
+                    found.append(p)
+            object.__setattr__(self, "_by_type", index)
+        return index
+
     def get_all(self, ptype: int) -> list[Payload]:
-        return [p for p in self.all_payloads() if p.payload_type == ptype]
+        return list(self.by_type().get(ptype, ()))
 
     def get(self, ptype: int) -> Payload | None:
-        return next((p for p in self.all_payloads() if p.payload_type == ptype), None)
+        found = self.by_type().get(ptype)
+        return found[0] if found else None
 
     def notifies(self, notify_type: int) -> list[NotifyPayload]:
-        return [p for p in self.get_all(PayloadType.NOTIFY) if p.notify_type == notify_type]
+        return [p for p in self.by_type().get(PayloadType.NOTIFY, ()) if p.notify_type == notify_type]
 
     def notify(self, notify_type: int) -> NotifyPayload | None:
-        found = self.notifies(notify_type)
-        return found[0] if found else None
+        for p in self.by_type().get(PayloadType.NOTIFY, ()):
+            if p.notify_type == notify_type:
+                return p
+        return None
 
 
 # --- generic payload chain ---------------------------------------------------------------------
@@ -99,7 +121,9 @@ def decode_payload_chain(r: Reader, first: int, *, inner: bool = False) -> list[
     payloads: list[Payload] = []
     ptype = first
     while ptype != PayloadType.NONE:
-        next_type, flags, length = r.u8(), r.u8(), r.u16()
+        if r.remaining < GENERIC_HEADER_LEN:
+            raise DecodeError(f"truncated: need {GENERIC_HEADER_LEN} bytes, {r.remaining} left")
+        next_type, flags, length = _GENERIC.unpack(r.view(GENERIC_HEADER_LEN))
         if length < GENERIC_HEADER_LEN:
             raise DecodeError(f"payload {ptype} length {length}")
         if inner and ptype in _ENCRYPTED_TYPES:
@@ -135,15 +159,13 @@ def _payload_body(p: Payload) -> bytes:
 
 def encode_payload_chain(payloads: tuple[Payload, ...] | list[Payload], last_next: int = 0) -> bytes:
     """Generic headers + bodies; C is set only on unknown payloads that carried it."""
-    w = Writer()
+    out = bytearray()
     for i, p in enumerate(payloads):
         body = _payload_body(p)
-        critical = isinstance(p, UnknownPayload) and p.critical
-        w.u8(_next_field(payloads, i, last_next))
-        w.u8(_CRITICAL if critical else 0)
-        w.u16(GENERIC_HEADER_LEN + len(body))
-        w.bytes(body)
-    return w.getvalue()
+        critical = _CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
+        out += _GENERIC.pack(_next_field(payloads, i, last_next), critical, GENERIC_HEADER_LEN + len(body))
+        out += body
+    return bytes(out)
 
 
 def first_type(payloads: tuple[Payload, ...] | list[Payload]) -> int:
@@ -153,20 +175,20 @@ def first_type(payloads: tuple[Payload, ...] | list[Payload]) -> int:
 def encode_message(header: IkeHeader, payloads: tuple[Payload, ...] | list[Payload]) -> bytes:
     """Encode header + clear payloads, filling in Next Payload and Length."""
     body = encode_payload_chain(payloads)
-    h = dataclasses.replace(header, next_payload=first_type(payloads), length=HEADER_LEN + len(body))
-    w = Writer()
-    encode_header(w, h)
-    w.bytes(body)
-    return w.getvalue()
+    return pack_header(header, first_type(payloads), HEADER_LEN + len(body)) + body
 
 
-def decode_message(data: bytes | memoryview) -> Message:
+def decode_message(data: bytes | memoryview, header: IkeHeader | None = None) -> Message:
     """Decode a whole IKE message (without non-ESP marker) from peer bytes.
 
     Raises ``DecodeError`` on malformed data and ``UnsupportedCriticalPayload`` for unknown
-    critical payloads in clear. SK/SKF stays encrypted (see ``sk.py``)."""
+    critical payloads in clear. SK/SKF stays encrypted (see ``sk.py``). ``header``: the
+    header of ``data`` if the caller has decoded it already."""
     r = Reader(data)
-    header = decode_header(r)
+    if header is None:
+        header = decode_header(r)
+    else:
+        r.view(HEADER_LEN)
     if header.length != len(data):
         raise DecodeError(f"IKE header length {header.length} != datagram {len(data)}")
     payloads = decode_payload_chain(r, header.next_payload)
@@ -256,11 +278,9 @@ def _check_clear(rules: tuple[PayloadRule, ...], msg: Message) -> None:
 
 def _check_counts(rules: tuple[PayloadRule, ...], msg: Message) -> None:
     complete = False
-    counts: dict[int, int] = {}
-    for p in msg.all_payloads():
-        counts[p.payload_type] = counts.get(p.payload_type, 0) + 1
+    by_type = msg.by_type()
     for rule in rules:
-        found = counts.get(rule.ptype, 0)
+        found = len(by_type.get(rule.ptype, ()))
         if found > rule.max:
             raise InvalidSyntax(f"payload {rule.ptype.name} {found} times (max {rule.max})")
         if not complete and found < rule.min:

@@ -6,6 +6,7 @@ as plain integers so that proposal selection can skip them (RFC 7296 §3.3.6).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,6 +18,7 @@ _AF_TV = 0x8000
 _LAST = 0
 _MORE_PROPOSALS = 2
 _MORE_TRANSFORMS = 3
+_SUBSTRUCT = struct.Struct("!BBH")  # Last Substruc | RESERVED | Length (also Type | RESERVED | ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +120,13 @@ def _encode_attribute(w: Writer, a: TransformAttribute) -> None:
 
 
 def _decode_transform(r: Reader) -> tuple[Transform, bool]:
-    last, _res, length = r.u8(), r.u8(), r.u16()
+    last, _res, length = _SUBSTRUCT.unpack(r.view(4))  # one unpack per field group: SAs carry many
     if last not in (_LAST, _MORE_TRANSFORMS):
         raise DecodeError(f"transform Last Substruc {last} (must be 0 or 3)")
     if length < 8:
         raise DecodeError(f"transform length {length} < 8")
     body = r.sub(length - 4)
-    ttype, _res2, tid = body.u8(), body.u8(), body.u16()
+    ttype, _res2, tid = _SUBSTRUCT.unpack(body.view(4))
     attrs = []
     while not body.at_end():
         attrs.append(_decode_attribute(body))
@@ -153,7 +155,7 @@ def _check_spi_size(protocol_id: int, size: int) -> None:
 
 
 def _decode_proposal(r: Reader) -> tuple[Proposal, bool]:
-    last, _res, length = r.u8(), r.u8(), r.u16()
+    last, _res, length = _SUBSTRUCT.unpack(r.view(4))
     if last not in (_LAST, _MORE_PROPOSALS):
         raise DecodeError(f"proposal Last Substruc {last} (must be 0 or 2)")
     if length < 8:

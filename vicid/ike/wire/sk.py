@@ -9,12 +9,10 @@ with all Length fields already final.
 
 from __future__ import annotations
 
-import dataclasses
-
 from vicid.ike.crypto.cipher import SkCipher
-from vicid.ike.wire.buffer import DecodeError, Reader, Writer
+from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import PayloadType
-from vicid.ike.wire.header import HEADER_LEN, IkeHeader, encode_header
+from vicid.ike.wire.header import HEADER_LEN, IkeHeader, pack_header
 from vicid.ike.wire.message import (
     Message,
     check_critical,
@@ -45,11 +43,7 @@ def _sealed_len(cipher: SkCipher, plain_len: int) -> int:
 
 
 def _prefix(header: IkeHeader, clear: bytes, first_clear: int, total: int) -> bytes:
-    h = dataclasses.replace(header, next_payload=first_clear, length=total)
-    w = Writer()
-    encode_header(w, h)
-    w.bytes(clear)
-    return w.getvalue()
+    return pack_header(header, first_clear, total) + clear
 
 
 def _generic(next_payload: int, length: int) -> bytes:
