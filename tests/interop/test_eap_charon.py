@@ -18,7 +18,9 @@ PLUGINS = "eap-identity eap-md5 "
 SECRET = 'eap-carol { id = carol@example.org\n secret = "lab-eap-not-secret-42" }'
 
 
-def conf(me: str, other: str, local: str, remote: str, local_ts: str, remote_ts: str) -> str:
+def conf(me: str, other: str, local: str, remote: str, local_ts: str, remote_ts: str,
+         secrets: str = SECRET) -> str:
+    """A road-warrior `rw` connection with `net` children; ``secrets`` fills the secrets block."""
     return f"""
 connections {{
     rw {{
@@ -37,7 +39,7 @@ connections {{
         }}
     }}
 }}
-secrets {{ {SECRET} }}
+secrets {{ {secrets} }}
 """
 
 

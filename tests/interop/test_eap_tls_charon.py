@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from .test_certs_charon import ca, issue, keygen, write_node
+from .test_eap_charon import conf as eap_conf
 from .test_ike_charon import established, vicid_sas
 from .test_tunnel_charon import ping
 
@@ -24,25 +25,7 @@ VERSION_NAMES = {"1.2": "TLS 1.2", "1.3": "TLS 1.3"}
 
 
 def conf(me: str, other: str, local: str, remote: str, local_ts: str, remote_ts: str) -> str:
-    return f"""
-connections {{
-    rw {{
-        version = 2
-        local_addrs = {me}
-        remote_addrs = {other}
-        proposals = aes256gcm16-sha512-x25519
-        local {{ {local} }}
-        remote {{ {remote} }}
-        children {{
-            net {{
-                local_ts = {local_ts}
-                remote_ts = {remote_ts}
-                esp_proposals = aes256gcm16-x25519
-            }}
-        }}
-    }}
-}}
-"""
+    return eap_conf(me, other, local, remote, local_ts, remote_ts, secrets="")
 
 
 def charon_tls(d, version: str) -> None:
