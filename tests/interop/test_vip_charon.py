@@ -10,7 +10,6 @@ client's address is gone.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from .charon import Charon
 from .test_certs_charon import ca, issue, keygen, write_node
 from .test_eap_charon import SECRET, with_eap_plugins
 from .test_ike_charon import established, vicid_sas
+from .test_rekey_charon import wait_for
 from .vicid import Vicid
 
 pytestmark = pytest.mark.interop
@@ -156,16 +156,6 @@ def start(gateway: str, family: str, tmp_path, netns_pair, charon_factory, vicid
         swanctl(vicid.vici_uri, "--load-all", "--noprompt", confdir=moon_dir, check=True)
         charon = charon_factory(carol_ns, carol_dir)
     return RoadWarrior(gateway, family, vicid, charon, swanctl)
-
-
-def wait_for(predicate, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("family", list(CASES))
