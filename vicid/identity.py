@@ -263,9 +263,12 @@ def iter_rdns(dn: bytes) -> list[Rdn]:
         out.append(Rdn(dn[oid[1]:oid[2]], val[0], dn[val[1]:val[2]], val[2] == len(dn)))
 
 
+_PRINTABLE = bytes(b if 0x20 <= b < 0x7F else 0x3F for b in range(256))
+
+
 def _printable(data: bytes) -> str:
     """``chunk_printable(…, '?')``: non-printable bytes become '?'."""
-    return "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in data)
+    return bytes(data).translate(_PRINTABLE).decode("ascii")
 
 
 def _hex(data: bytes) -> str:

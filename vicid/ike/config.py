@@ -130,6 +130,8 @@ class CertValidation(IntEnum):
 class AuthRule(Enum):
     """The ``auth_rule_t`` values vici sets; ``multi`` marks rules that may repeat."""
 
+    __hash__ = object.__hash__  # members are singletons: Enum's name hash costs a Python call per set lookup
+
     IDENTITY = ("id", False)
     AUTH_CLASS = ("class", False)
     AAA_IDENTITY = ("aaa_id", False)

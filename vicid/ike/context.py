@@ -42,7 +42,11 @@ def stdlib_log(group: str, level: int, msg: str, ike: tuple[str, int] | None = N
     logger = _LOGGER_OF.get(group, _IKE_LOGGER)
     pylevel = _PY_LEVEL.get(level, logging.DEBUG)
     if logger.isEnabledFor(pylevel):
-        logger.log(pylevel, "%s", msg, extra={"charon_level": level, "ike": ike})
+        # the record is made here rather than by logger.log(): that would walk the stack for a
+        # source file and line (findCaller) that no vicid handler prints, for every line
+        record = logger.makeRecord(logger.name, pylevel, "vicid.ike", 0, "%s", (msg,), None,
+                                   extra={"charon_level": level, "ike": ike})
+        logger.handle(record)
 
 
 @dataclass

@@ -63,6 +63,8 @@ class IkeState(Enum):
 class Ext(Enum):
     """Extensions the peer supports (charon ``ike_extension_t``)."""
 
+    __hash__ = object.__hash__  # members are singletons: Enum's name hash costs a Python call per set lookup
+
     NATT = auto()
     MOBIKE = auto()
     FRAGMENTATION = auto()
@@ -79,6 +81,8 @@ class Ext(Enum):
 
 class Cond(Enum):
     """IKE_SA conditions (charon ``ike_condition_t``)."""
+
+    __hash__ = object.__hash__  # members are singletons: Enum's name hash costs a Python call per set lookup
 
     NAT_HERE = auto()
     NAT_THERE = auto()
