@@ -9,3 +9,9 @@ def test_in_memory_handshake_benchmark_runs(capsys):
     assert handshake.main(["--count", "3", "--no-charon"]) == 0
     out = capsys.readouterr().out
     assert "classic  vicid in memory" in out and "pq       vicid in memory" in out
+
+
+def test_paired_engines_complete_every_handshake():
+    """One process per peer, several in flight: every CHILD_SA comes up (the rate is only printed)."""
+    result = handshake.paired_rate(handshake.PROPOSALS["pq"], 12, window=4, warmup=2)
+    assert result["rate"] > 0 and result["ini_cpu_ms"] > 0 and result["resp_cpu_ms"] > 0
