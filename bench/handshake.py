@@ -114,10 +114,11 @@ def vicid_rate(proposal: str, count: int, cpu: list[float] | None = None) -> flo
                        "203.0.113.0/24", "198.51.100.0/24")
     moon_peer = _peer(MOON, "%any", "moon.example.org", "carol.example.org", proposal,
                       "198.51.100.0/24", "203.0.113.0/24")
+    carol_host, moon_host = (ip_address(CAROL), 500), (ip_address(MOON), 500)
     start, cpu0, now = time.perf_counter(), time.process_time(), 0.0
     for _ in range(count):
         carol, moon = _manager(carol_peer, ke, (ChildUpDown, IkeUpDown)), _manager(moon_peer, ke)
-        carol.initiate(carol_peer, carol_peer.children[0], (ip_address(CAROL), 500), (ip_address(MOON), 500), now)
+        carol.initiate(carol_peer, carol_peer.children[0], carol_host, moon_host, now)
         if not _pump(carol, moon, now):
             raise RuntimeError("in-memory handshake did not complete")
         now += 1.0

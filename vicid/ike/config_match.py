@@ -14,6 +14,7 @@ Hostnames in ``local_addrs``/``remote_addrs`` need DNS and never match here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from vicid.identity import Identification, IdKind
@@ -25,26 +26,47 @@ MATCH_ANY, MATCH_VERSION, MATCH_ME, MATCH_OTHER = 0x01, 0x04, 0x08, 0x10
 _ANY = {"%any": (4, 6), "%any4": (4,), "%any6": (6,), "0.0.0.0": (4,), "::": (6,)}
 
 
-def _token_quality(token: str, addr: IPv4Address | IPv6Address) -> int:
+@lru_cache(maxsize=4096)
+def _parsed(addrs: str) -> tuple[tuple, ...]:
+    """The tokens of a ``local_addrs``/``remote_addrs`` value, parsed once per distinct value
+    (every config is matched for every IKE_SA_INIT and IKE_AUTH a responder receives)."""
+    tokens = [t.strip() for t in addrs.split(",") if t.strip()] or ["%any"]
+    return tuple(_parse_token(t) for t in tokens)
+
+
+def _parse_token(token: str) -> tuple:
     if token in _ANY:
-        return 1 if addr.version in _ANY[token] else 0
+        return ("any", _ANY[token])
     try:
         if "/" in token:
-            net = ip_network(token, strict=False)
-            return net.prefixlen + 1 if addr.version == net.version and addr in net else 0
+            return ("net", ip_network(token, strict=False))
         if "-" in token:
             lo, hi = (ip_address(t.strip()) for t in token.split("-", 1))
-            return 1 if lo.version == addr.version and lo <= addr <= hi else 0
-        host = ip_address(token)
+            return ("range", lo, hi)
+        return ("host", ip_address(token))
     except ValueError:
-        return 0  # a DNS name: resolved by charon, not by the sans-I/O engine
-    return 129 if host == addr else 1 if not int(host) and host.version == addr.version else 0
+        return ("dns",)  # a DNS name: resolved by charon, not by the sans-I/O engine
+
+
+def _token_quality(token: tuple, addr: IPv4Address | IPv6Address) -> int:
+    kind = token[0]
+    if kind == "host":
+        host = token[1]
+        return 129 if host == addr else 1 if not int(host) and host.version == addr.version else 0
+    if kind == "any":
+        return 1 if addr.version in token[1] else 0
+    if kind == "net":
+        net = token[1]
+        return net.prefixlen + 1 if addr.version == net.version and addr in net else 0
+    if kind == "range":
+        lo, hi = token[1], token[2]
+        return 1 if lo.version == addr.version and lo <= addr <= hi else 0
+    return 0
 
 
 def host_quality(addrs: str, port: int, host: Endpoint) -> int:
     """``ike_cfg.c`` match(): the best quality of any configured address, +1 for the port."""
-    tokens = [t.strip() for t in addrs.split(",") if t.strip()] or ["%any"]
-    quality = max(_token_quality(t, host[0]) for t in tokens)
+    quality = max(_token_quality(t, host[0]) for t in _parsed(addrs))
     return quality + 1 if quality and port == host[1] else quality
 
 

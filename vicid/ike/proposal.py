@@ -119,9 +119,13 @@ class Proposal:
             index.setdefault(t.type, []).append(t)
         return {ttype: tuple(found) for ttype, found in index.items()}
 
+    @cached_property
+    def _types(self) -> tuple[TransformType, ...]:
+        return tuple(sorted(self._by_type, key=type_sort_key))  # type: ignore[arg-type]
+
     def types(self) -> tuple[TransformType, ...]:
         """Transform types present, in charon's sort order (ENCR, INTEG, PRF, KE, ESN, ADDKE1..7)."""
-        return tuple(sorted(self._by_type, key=type_sort_key))  # type: ignore[arg-type]
+        return self._types
 
     def algorithms(self, ttype: TransformType) -> tuple[Transform, ...]:
         return self._by_type.get(ttype, ())
@@ -239,7 +243,8 @@ def _select_algos(
     chosen: list[Transform] = []
     used_kes: set[int] = set()
     skip_integ = False
-    for ttype in sorted(set(this.types()) | set(other.types()), key=type_sort_key):
+    mine, theirs = this.types(), other.types()
+    for ttype in mine if mine == theirs else sorted(set(mine) | set(theirs), key=type_sort_key):
         if (ttype == T.INTEG and skip_integ) or (skip_ke and is_ke_type(ttype)):
             continue
         result = _select_algo(this, other, ttype, used_kes, skip_private)
