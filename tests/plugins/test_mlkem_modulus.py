@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vicid_plugins._mlkem import ML_KEM, Q, check_encaps_key
 
 from vicid.ke import InvalidKeData
-from vicid_plugins._mlkem import ML_KEM, Q, check_encaps_key
 
 
 def _decode_compare(t: bytes) -> bool:
