@@ -67,15 +67,15 @@ class InMessage:
 
     @property
     def exchange(self) -> int:
-        return self.message.exchange_type
+        return self.message.header.exchange_type
 
     @property
     def message_id(self) -> int:
-        return self.message.message_id
+        return self.message.header.message_id
 
     @property
     def is_request(self) -> bool:
-        return self.message.is_request
+        return not self.message.header.is_response
 
     @property
     def header(self) -> IkeHeader:

@@ -78,16 +78,23 @@ def _first_rows(order: Order) -> dict[tuple[int, int], int]:
     return rows
 
 
-_ROWS = {key: _first_rows(order) for key, order in PAYLOAD_ORDER.items()}
 _NO_ROW = 1 << 30
 
 
-def _row(rows: dict[tuple[int, int], int], payload: Payload) -> int:
-    """The first row that takes PAYLOAD (a notify: its own row or the any-notify row)."""
-    ptype = payload.payload_type
-    if ptype != P.NOTIFY:
-        return rows.get((ptype, 0), _NO_ROW)
-    return min(rows.get((ptype, payload.notify_type), _NO_ROW), rows.get((ptype, 0), _NO_ROW))
+def _lookup(order: Order) -> tuple[dict[int, int], dict[int, int], int]:
+    """The rows of ORDER as plain-int tables: payload type -> row (non-notify payloads), notify
+    type -> row (its own row or the any-notify row, whichever comes first), any-notify row."""
+    rows = _first_rows(order)
+    any_notify = rows.get((P.NOTIFY, 0), _NO_ROW)
+    types = {int(ptype): row for (ptype, ntype), row in rows.items() if ptype != P.NOTIFY and ntype == 0}
+    notifies = {int(ntype): min(row, any_notify) for (ptype, ntype), row in rows.items()
+                if ptype == P.NOTIFY and ntype != 0}
+    return types, notifies, any_notify
+
+
+_ROWS = {(int(exchange), is_request): _lookup(order) for (exchange, is_request), order in PAYLOAD_ORDER.items()}
+_NO_ORDER: tuple[dict[int, int], dict[int, int], int] = ({}, {}, _NO_ROW)
+_NOTIFY = int(P.NOTIFY)
 
 
 def order_payloads(exchange: int, is_request: bool, payloads: Sequence[Payload]) -> list[Payload]:
@@ -95,7 +102,16 @@ def order_payloads(exchange: int, is_request: bool, payloads: Sequence[Payload])
 
     Each payload goes to the first row it matches (one pass, where charon moves the matching
     payloads row by row)."""
-    rows = _ROWS.get((exchange, is_request), {})
-    ranked = [(_row(rows, p), n, p) for n, p in enumerate(payloads)]
-    out = [p for row, _, p in sorted(t for t in ranked if t[0] != _NO_ROW)]
-    return out + [p for row, _, p in reversed(ranked) if row == _NO_ROW]
+    types, notifies, any_notify = _ROWS.get((exchange, is_request), _NO_ORDER)
+    ranked: list[tuple[int, int, Payload]] = []
+    unranked: list[Payload] = []
+    for n, p in enumerate(payloads):
+        ptype = p.payload_type
+        row = notifies.get(p.notify_type, any_notify) if ptype == _NOTIFY else types.get(ptype, _NO_ROW)
+        if row == _NO_ROW:
+            unranked.append(p)
+        else:
+            ranked.append((row, n, p))
+    ranked.sort()
+    unranked.reverse()
+    return [t[2] for t in ranked] + unranked

@@ -22,47 +22,78 @@ from vicid.ike.wire.selectors import (
     TsrPayload,
 )
 
+# Bounded caches of immutable conversions (engine Transform fields -> wire Transform, wire
+# transform tuple -> engine transforms, wire selector -> engine selector): handshakes convert the
+# same few algorithm lists and selectors again and again.
+_CACHE_MAX = 256
+_TO_WIRE: dict[tuple[int, int, int], wp.Transform] = {}
+_FROM_WIRE: dict[int, tuple[tuple[wp.Transform, ...], tuple[Transform, ...] | None]] = {}
+_TRANSFORM_TYPES: dict[int, TransformType] = {int(t): t for t in TransformType}
+_PROTOCOLS: dict[int, ProtocolId] = {int(p): p for p in ProtocolId}
+_TS_FROM_WIRE: dict[int, tuple[AddressRangeSelector, TrafficSelector]] = {}
+_TS_TYPES: dict[int, TsType] = {int(t): t for t in (TsType.TS_IPV4_ADDR_RANGE, TsType.TS_IPV6_ADDR_RANGE)}
+
+
+def _wire_transform(t: Transform) -> wp.Transform:
+    key = (int(t.type), t.id, t.key_length)
+    found = _TO_WIRE.get(key)
+    if found is None:
+        found = wp.transform(t.type, t.id, t.key_length or None)
+        if len(_TO_WIRE) >= _CACHE_MAX:
+            _TO_WIRE.clear()
+        _TO_WIRE[key] = found
+    return found
+
 
 def proposal_to_wire(p: Proposal, number: int) -> wp.Proposal:
     """One proposal substructure; ENCR key sizes become Key Length attributes (§3.3.5)."""
-    transforms = tuple(wp.transform(t.type, t.id, t.key_length or None)
-                       for t in p.wire_transforms())
-    return wp.Proposal(number, p.protocol, p.spi, transforms)
+    return wp.Proposal(number, p.protocol, p.spi, tuple([_wire_transform(t) for t in p.wire_transforms()]))
 
 
 def sa_payload(proposals: Sequence[Proposal]) -> wp.SaPayload:
     """charon's ``sa_payload_create_from_proposals_v2``: a selected proposal keeps its number,
     others are numbered 1..n in order."""
-    return wp.SaPayload(tuple(proposal_to_wire(p, p.number or i)
-                              for i, p in enumerate(proposals, start=1)))
+    return wp.SaPayload(tuple([proposal_to_wire(p, p.number or i) for i, p in enumerate(proposals, start=1)]))
 
 
-def _transform_from_wire(t: wp.Transform) -> Transform | None:
-    try:
-        ttype = TransformType(t.transform_type)
-    except ValueError:
-        return None
-    return Transform(ttype, t.transform_id, t.key_length or 0)
+def _transforms_from_wire(transforms: tuple[wp.Transform, ...]) -> tuple[Transform, ...] | None:
+    """Engine transforms of a substructure's; None if any type is unknown (RFC 7296 §3.3.6)."""
+    out = []
+    for t in transforms:
+        ttype = _TRANSFORM_TYPES.get(t.transform_type)
+        if ttype is None:
+            return None
+        out.append(Transform(ttype, t.transform_id, t.key_length or 0))
+    return tuple(out)
 
 
 def _proposal_from_wire(sub: wp.Proposal) -> Proposal | None:
-    try:
-        protocol = ProtocolId(sub.protocol_id)
-    except ValueError:
+    protocol = _PROTOCOLS.get(sub.protocol_id)
+    if protocol is None:
         return None
-    transforms = [_transform_from_wire(t) for t in sub.transforms]
-    if not transforms or any(t is None for t in transforms):
-        return None  # unknown transform types never match (RFC 7296 §3.3.6)
-    return Proposal(protocol, tuple(t for t in transforms if t), sub.number, sub.spi)
+    # keyed by identity, the cache holding the tuple: decoded SA payloads share transform tuples
+    entry = _FROM_WIRE.get(id(sub.transforms))
+    if entry is None or entry[0] is not sub.transforms:
+        if len(_FROM_WIRE) >= _CACHE_MAX:
+            _FROM_WIRE.clear()
+        entry = _FROM_WIRE[id(sub.transforms)] = (sub.transforms, _transforms_from_wire(sub.transforms))
+    transforms = entry[1]
+    if not transforms:
+        return None  # no transforms, or unknown transform types: never matches (RFC 7296 §3.3.6)
+    return Proposal(protocol, transforms, sub.number, sub.spi)
 
 
 def proposals_from_wire(sa: wp.SaPayload) -> list[Proposal]:
     """charon's ``get_proposals``: substructures sharing a number (AH+ESP bundles) are skipped."""
+    subs = sa.proposals
+    if len(subs) == 1:
+        p = _proposal_from_wire(subs[0])
+        return [] if p is None else [p]
     counts: dict[int, int] = {}
-    for sub in sa.proposals:
+    for sub in subs:
         counts[sub.number] = counts.get(sub.number, 0) + 1
     out = []
-    for sub in sa.proposals:
+    for sub in subs:
         if counts[sub.number] == 1 and (p := _proposal_from_wire(sub)) is not None:
             out.append(p)
     return out
@@ -78,15 +109,22 @@ def ts_from_wire(selectors: Iterable[Selector]) -> list[TrafficSelector]:
     """Address-range selectors only; labels and unknown types are ignored, as charon does."""
     out = []
     for s in selectors:
-        if isinstance(s, AddressRangeSelector) and s.ts_type in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
-            out.append(TrafficSelector(TsType(s.ts_type), s.start_addr, s.end_addr, s.ip_proto,
-                                       s.start_port, s.end_port))
+        # keyed by identity, the cache holding the selector: decoded selectors are shared
+        entry = _TS_FROM_WIRE.get(id(s))
+        if entry is not None and entry[0] is s:
+            out.append(entry[1])
+        elif isinstance(s, AddressRangeSelector) and (ts_type := _TS_TYPES.get(s.ts_type)) is not None:
+            ts = TrafficSelector(ts_type, s.start_addr, s.end_addr, s.ip_proto, s.start_port, s.end_port)
+            if len(_TS_FROM_WIRE) >= _CACHE_MAX:
+                _TS_FROM_WIRE.clear()
+            _TS_FROM_WIRE[id(s)] = (s, ts)
+            out.append(ts)
     return out
 
 
 def tsi_payload(selectors: Iterable[TrafficSelector]) -> TsiPayload:
-    return TsiPayload(tuple(ts_to_wire(ts) for ts in selectors))
+    return TsiPayload(tuple([ts_to_wire(ts) for ts in selectors]))
 
 
 def tsr_payload(selectors: Iterable[TrafficSelector]) -> TsrPayload:
-    return TsrPayload(tuple(ts_to_wire(ts) for ts in selectors))
+    return TsrPayload(tuple([ts_to_wire(ts) for ts in selectors]))

@@ -25,9 +25,11 @@ class Reader:
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
-        self._data = view if view.format == "B" else view.cast("B")
+        if type(data) is not bytes and view.format != "B":  # bytes are always unsigned bytes
+            view = view.cast("B")
+        self._data = view
         self._pos = 0
-        self._end = len(self._data)
+        self._end = len(view)
 
     @property
     def remaining(self) -> int:
@@ -71,6 +73,14 @@ class Reader:
             raise self._short(4)
         self._pos = pos + 4
         return _U32.unpack_from(self._data, pos)[0]
+
+    def unpack(self, st: struct.Struct) -> tuple:
+        """The fields of ``st`` at the current position (one call for a fixed group of fields)."""
+        pos = self._pos
+        if pos + st.size > self._end:
+            raise self._short(st.size)
+        self._pos = pos + st.size
+        return st.unpack_from(self._data, pos)
 
     def u64(self) -> int:
         return _U64.unpack_from(self._take(8))[0]

@@ -18,7 +18,7 @@ from vicid.ike.wire.enums import PayloadType
 from vicid.ike.wire.header import HEADER_LEN
 from vicid.ike.wire.message import Message, encode_payload_chain, first_type
 from vicid.ike.wire.payloads import GENERIC_HEADER_LEN, Payload, SkfPayload
-from vicid.ike.wire.sk import SKF_HEADER_LEN, decode_inner, pad, protect, protect_fragment
+from vicid.ike.wire.sk import SKF_HEADER_LEN, decode_inner, padded_len, protect, protect_fragment
 
 MAX_FRAGMENTS = 255  # charon MAX_FRAGMENTS
 MAX_PACKET = 10000  # charon.max_packet default
@@ -49,7 +49,7 @@ def _chunk_size(budget: int, cipher: SkCipher) -> int:
 
 def _whole_length(message: Message, plain: bytes, cipher: SkCipher) -> int:
     clear = encode_payload_chain(message.payloads, last_next=PayloadType.SK)
-    sealed = cipher.iv_size + len(pad(plain, cipher.block_size)) + cipher.icv_size
+    sealed = cipher.iv_size + padded_len(len(plain), cipher.block_size) + cipher.icv_size
     return HEADER_LEN + len(clear) + GENERIC_HEADER_LEN + sealed
 
 

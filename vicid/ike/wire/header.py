@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass
 
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
+from vicid.ike.wire.frozen import fast_init
 
 HEADER_LEN = 28
 FLAG_INITIATOR = 0x08
@@ -16,6 +17,7 @@ ZERO_SPI = bytes(8)
 _HEADER = struct.Struct("!8s8sBBBBII")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IkeHeader:
     """The fixed IKE header.
@@ -60,17 +62,25 @@ class IkeHeader:
                 | (FLAG_VERSION if self.version_flag else 0))
 
 
-def decode_header(r: Reader) -> IkeHeader:
-    """Decode the 28-byte header from peer bytes. Raises only ``DecodeError``."""
-    if r.remaining < HEADER_LEN:
-        raise DecodeError(f"truncated: need {HEADER_LEN} bytes, {r.remaining} left")
-    spi_i, spi_r, next_payload, version, exchange, flags, message_id, length = _HEADER.unpack(r.view(HEADER_LEN))
+def _header(spi_i: bytes, spi_r: bytes, next_payload: int, version: int, exchange: int, flags: int,
+            message_id: int, length: int) -> IkeHeader:
     if length < HEADER_LEN:
         raise DecodeError(f"IKE header length {length} < {HEADER_LEN}")
     # RFC 7296 §3.1: the remaining flag bits MUST be ignored on receipt.
-    return IkeHeader(spi_i, spi_r, next_payload, exchange, message_id,
-                     bool(flags & FLAG_INITIATOR), bool(flags & FLAG_RESPONSE),
-                     bool(flags & FLAG_VERSION), length, version >> 4, version & 0x0F)
+    return IkeHeader(spi_i, spi_r, next_payload, exchange, message_id, (flags & FLAG_INITIATOR) != 0,
+                     (flags & FLAG_RESPONSE) != 0, (flags & FLAG_VERSION) != 0, length, version >> 4, version & 0x0F)
+
+
+def decode_header_at(data: bytes | bytearray | memoryview) -> IkeHeader:
+    """Decode the 28-byte header at the start of ``data``. Raises only ``DecodeError``."""
+    if len(data) < HEADER_LEN:
+        raise DecodeError(f"truncated: need {HEADER_LEN} bytes, {len(data)} left")
+    return _header(*_HEADER.unpack_from(data))
+
+
+def decode_header(r: Reader) -> IkeHeader:
+    """Decode the 28-byte header from peer bytes. Raises only ``DecodeError``."""
+    return _header(*r.unpack(_HEADER))
 
 
 def encode_header(w: Writer, h: IkeHeader) -> None:

@@ -15,24 +15,32 @@ from dataclasses import dataclass, field
 from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, PayloadType
-from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header, pack_header
+from vicid.ike.wire.frozen import fast_init
+from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header_at, pack_header
 from vicid.ike.wire.notify import NotifyPayload
 from vicid.ike.wire.payloads import (
+    BODY_DECODERS,
+    BODY_ENCODERS,
     GENERIC_HEADER_LEN,
-    PAYLOAD_CODECS,
     Payload,
     SkfPayload,
     SkPayload,
     UnknownPayload,
-    decode_skf_body,
+    decode_skf_at,
     encode_body,
 )
 
 _CRITICAL = 0x80
 _GENERIC = struct.Struct("!BBH")  # Next Payload, C + RESERVED, Payload Length
-_ENCRYPTED_TYPES = (PayloadType.SK, PayloadType.SKF)
+_SK, _SKF = int(PayloadType.SK), int(PayloadType.SKF)
+_BODY_DECODERS = {int(t): decode for t, decode in BODY_DECODERS.items()}  # plain int keys hash faster
+_BODY_ENCODERS = BODY_ENCODERS
+# tuples, not X | Y: a union in isinstance() is built anew on every call
+_ENCRYPTED_CLASSES = (SkPayload, SkfPayload)
+_OPAQUE_CLASSES = (UnknownPayload, SkPayload, SkfPayload)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """One IKE message: header, clear payloads (SK/SKF last if present), protected payloads."""
@@ -59,12 +67,14 @@ class Message:
     @property
     def sk(self) -> SkPayload | SkfPayload | None:
         """The still-encrypted SK/SKF payload of a received message, if any."""
-        last = self.payloads[-1] if self.payloads else None
-        return last if isinstance(last, SkPayload | SkfPayload) else None
+        payloads = self.payloads
+        if payloads and isinstance(last := payloads[-1], _ENCRYPTED_CLASSES):
+            return last
+        return None
 
     def all_payloads(self) -> Iterator[Payload]:
         """Clear payloads (without SK/SKF) followed by the protected ones."""
-        yield from (p for p in self.payloads if not isinstance(p, SkPayload | SkfPayload))
+        yield from (p for p in self.payloads if not isinstance(p, _ENCRYPTED_CLASSES))
         yield from self.encrypted
 
     def by_type(self) -> dict[int, list[Payload]]:
@@ -73,12 +83,15 @@ class Message:
         index = self._by_type
         if index is None:
             index = {}
-            for p in self.all_payloads():
-                found = index.get(p.payload_type)
-                if found is None:
-                    index[p.payload_type] = [p]
-                else:
-                    found.append(p)
+            for group in (self.payloads, self.encrypted):
+                for p in group:
+                    if group is self.payloads and isinstance(p, _ENCRYPTED_CLASSES):
+                        continue
+                    found = index.get(p.payload_type)
+                    if found is None:
+                        index[p.payload_type] = [p]
+                    else:
+                        found.append(p)
             object.__setattr__(self, "_by_type", index)
         return index
 
@@ -101,38 +114,43 @@ class Message:
 
 # --- generic payload chain ---------------------------------------------------------------------
 
-def _decode_one(ptype: int, next_type: int, critical: bool, body: Reader) -> Payload:
-    if ptype == PayloadType.SK:
-        return SkPayload(next_type, body.rest())
-    if ptype == PayloadType.SKF:
-        return decode_skf_body(body, next_type)
-    codec = PAYLOAD_CODECS.get(ptype)  # type: ignore[call-overload]
-    if codec is None:
-        return UnknownPayload(ptype, body.rest(), critical)
-    payload = codec.decode(body)
-    body.expect_end(f"payload {ptype}")
-    return payload
+def _decode_chain(buf: bytes, pos: int, end: int, first: int, inner: bool) -> list[Payload]:
+    """decode_payload_chain over buf[pos:end] (bytes), each body decoded in place."""
+    payloads: list[Payload] = []
+    append = payloads.append
+    ptype = first
+    while ptype:
+        if end - pos < GENERIC_HEADER_LEN:
+            raise DecodeError(f"truncated: need {GENERIC_HEADER_LEN} bytes, {end - pos} left")
+        next_type, flags, length = _GENERIC.unpack_from(buf, pos)
+        if length < GENERIC_HEADER_LEN:
+            raise DecodeError(f"payload {ptype} length {length}")
+        body, pos = pos + GENERIC_HEADER_LEN, pos + length
+        if pos > end:
+            raise DecodeError(f"truncated: need {length - 4} bytes, {end - body} left")
+        decode = _BODY_DECODERS.get(ptype)
+        if decode is not None:
+            append(decode(buf, body, pos))
+            ptype = next_type
+        elif ptype == _SK or ptype == _SKF:
+            if inner:
+                raise DecodeError("SK/SKF payload inside an encrypted payload")
+            append(SkPayload(next_type, buf[body:pos]) if ptype == _SK else decode_skf_at(buf, body, pos, next_type))
+            break
+        else:
+            append(UnknownPayload(ptype, buf[body:pos], bool(flags & _CRITICAL)))
+            ptype = next_type
+    if pos != end:
+        raise DecodeError(f"{end - pos} trailing bytes after last payload")
+    return payloads
 
 
 def decode_payload_chain(r: Reader, first: int, *, inner: bool = False) -> list[Payload]:
     """Decode payloads from ``first`` until Next Payload 0 or an SK/SKF payload, which must
     end the data (RFC 7296 §3.14). ``inner`` forbids SK/SKF (no nesting). Raises only
     ``DecodeError``."""
-    payloads: list[Payload] = []
-    ptype = first
-    while ptype != PayloadType.NONE:
-        if r.remaining < GENERIC_HEADER_LEN:
-            raise DecodeError(f"truncated: need {GENERIC_HEADER_LEN} bytes, {r.remaining} left")
-        next_type, flags, length = _GENERIC.unpack(r.view(GENERIC_HEADER_LEN))
-        if length < GENERIC_HEADER_LEN:
-            raise DecodeError(f"payload {ptype} length {length}")
-        if inner and ptype in _ENCRYPTED_TYPES:
-            raise DecodeError("SK/SKF payload inside an encrypted payload")
-        payload = _decode_one(ptype, next_type, bool(flags & _CRITICAL), r.sub(length - 4))
-        payloads.append(payload)
-        ptype = PayloadType.NONE if ptype in _ENCRYPTED_TYPES else next_type
-    r.expect_end("last payload")
-    return payloads
+    data = r.rest()
+    return _decode_chain(data, 0, len(data), first, inner)
 
 
 def check_critical(payloads: Iterable[Payload]) -> None:
@@ -140,13 +158,6 @@ def check_critical(payloads: Iterable[Payload]) -> None:
     for p in payloads:
         if isinstance(p, UnknownPayload) and p.critical:
             raise UnsupportedCriticalPayload(p.payload_type)
-
-
-def _next_field(payloads: tuple[Payload, ...] | list[Payload], i: int, last_next: int) -> int:
-    p = payloads[i]
-    if isinstance(p, SkPayload | SkfPayload):
-        return p.first_inner
-    return payloads[i + 1].payload_type if i + 1 < len(payloads) else last_next
 
 
 def _payload_body(p: Payload) -> bytes:
@@ -159,13 +170,25 @@ def _payload_body(p: Payload) -> bytes:
 
 def encode_payload_chain(payloads: tuple[Payload, ...] | list[Payload], last_next: int = 0) -> bytes:
     """Generic headers + bodies; C is set only on unknown payloads that carried it."""
-    out = bytearray()
-    for i, p in enumerate(payloads):
-        body = _payload_body(p)
-        critical = _CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
-        out += _GENERIC.pack(_next_field(payloads, i, last_next), critical, GENERIC_HEADER_LEN + len(body))
-        out += body
-    return bytes(out)
+    if not payloads:
+        return b""
+    out: list[bytes] = []
+    append = out.append
+    next_types = [p.payload_type for p in payloads[1:]]
+    next_types.append(last_next)
+    for p, next_type in zip(payloads, next_types, strict=True):
+        encode = _BODY_ENCODERS.get(type(p))
+        if encode is not None:  # one of the plain payload classes itself
+            body = encode(p)
+            append(_GENERIC.pack(next_type, 0, GENERIC_HEADER_LEN + len(body)))
+        else:  # SK/SKF (Next Payload: the first inner type), unknown payloads, subclasses
+            body = _payload_body(p)
+            critical = _CRITICAL if isinstance(p, UnknownPayload) and p.critical else 0
+            if isinstance(p, _ENCRYPTED_CLASSES):
+                next_type = p.first_inner
+            append(_GENERIC.pack(next_type, critical, GENERIC_HEADER_LEN + len(body)))
+        append(body)
+    return b"".join(out)
 
 
 def first_type(payloads: tuple[Payload, ...] | list[Payload]) -> int:
@@ -184,16 +207,24 @@ def decode_message(data: bytes | memoryview, header: IkeHeader | None = None) ->
     Raises ``DecodeError`` on malformed data and ``UnsupportedCriticalPayload`` for unknown
     critical payloads in clear. SK/SKF stays encrypted (see ``sk.py``). ``header``: the
     header of ``data`` if the caller has decoded it already."""
-    r = Reader(data)
+    if type(data) is not bytes:
+        data = bytes(data)
     if header is None:
-        header = decode_header(r)
-    else:
-        r.view(HEADER_LEN)
+        header = decode_header_at(data)
+    elif len(data) < HEADER_LEN:
+        raise DecodeError(f"truncated: need {HEADER_LEN} bytes, {len(data)} left")
     if header.length != len(data):
         raise DecodeError(f"IKE header length {header.length} != datagram {len(data)}")
-    payloads = decode_payload_chain(r, header.next_payload)
+    payloads = _decode_chain(data, HEADER_LEN, len(data), header.next_payload, False)
     check_critical(payloads)
     return Message(header, tuple(payloads))
+
+
+def decode_inner_payloads(plain: bytes, first_inner: int) -> list[Payload]:
+    """The payloads of decrypted SK/SKF content (no SK/SKF inside). Raises only ``DecodeError``."""
+    if type(plain) is not bytes:
+        plain = bytes(plain)
+    return _decode_chain(plain, 0, len(plain), first_inner, True)
 
 
 # --- MESSAGE_RULES (charon message.c) ----------------------------------------------------------
@@ -266,26 +297,36 @@ MESSAGE_RULES: dict[tuple[ExchangeType, bool], tuple[PayloadRule, ...]] = {
 """Per (exchange, is_request): allowed payloads with min/max counts and must-be-encrypted."""
 
 
-def _check_clear(rules: tuple[PayloadRule, ...], msg: Message) -> None:
-    by_type = {rule.ptype: rule for rule in rules}
+# MESSAGE_RULES as plain-int tables: (exchange, is_request) -> (rules, payload types allowed
+# unencrypted, (type, min, max, sufficient) per rule)
+_Counts = tuple[tuple[int, int, int, bool], ...]
+_RULE_TABLES: dict[tuple[int, bool], tuple[tuple[PayloadRule, ...], frozenset[int], _Counts]] = {
+    (int(exchange), is_request): (
+        rules, frozenset(int(r.ptype) for r in rules if not r.encrypted),
+        tuple((int(r.ptype), r.min, r.max, r.sufficient) for r in rules))
+    for (exchange, is_request), rules in MESSAGE_RULES.items()
+}
+
+
+def _check_clear(clear_ok: frozenset[int], msg: Message) -> None:
     for p in msg.payloads:
-        if isinstance(p, UnknownPayload | SkPayload | SkfPayload):
-            continue
-        rule = by_type.get(p.payload_type)
-        if rule is None or rule.encrypted:
+        # unknown payloads and SK/SKF are not subject to the rules
+        if p.payload_type not in clear_ok and not isinstance(p, _OPAQUE_CLASSES):
             raise InvalidSyntax(f"payload {p.payload_type} not allowed unencrypted")
 
 
-def _check_counts(rules: tuple[PayloadRule, ...], msg: Message) -> None:
+def _check_counts(rules: tuple[PayloadRule, ...], counts: _Counts, msg: Message) -> None:
     complete = False
     by_type = msg.by_type()
-    for rule in rules:
-        found = len(by_type.get(rule.ptype, ()))
-        if found > rule.max:
-            raise InvalidSyntax(f"payload {rule.ptype.name} {found} times (max {rule.max})")
-        if not complete and found < rule.min:
-            raise InvalidSyntax(f"payload {rule.ptype.name} missing")
-        complete = complete or (found > 0 and rule.sufficient)
+    for i, (ptype, low, high, sufficient) in enumerate(counts):
+        found = by_type.get(ptype)
+        found = len(found) if found else 0
+        if found > high:
+            raise InvalidSyntax(f"payload {rules[i].ptype.name} {found} times (max {high})")
+        if not complete and found < low:
+            raise InvalidSyntax(f"payload {rules[i].ptype.name} missing")
+        if sufficient and found:
+            complete = True
 
 
 def validate(msg: Message) -> None:
@@ -293,11 +334,12 @@ def validate(msg: Message) -> None:
 
     Clear payloads must be allowed unencrypted; counts are checked over clear + protected
     payloads with charon's "sufficient" rule (e.g. a lone error notify satisfies a response)."""
-    try:
-        rules = MESSAGE_RULES[(ExchangeType(msg.exchange_type), msg.is_request)]
-    except (KeyError, ValueError):
-        raise InvalidSyntax(f"unsupported exchange type {msg.exchange_type}") from None
+    header = msg.header
+    tables = _RULE_TABLES.get((header.exchange_type, not header.is_response))
+    if tables is None:
+        raise InvalidSyntax(f"unsupported exchange type {msg.exchange_type}")
     if msg.sk is not None:
         raise ValueError("validate() needs the decrypted message (see sk.unprotect)")
-    _check_clear(rules, msg)
-    _check_counts(rules, msg)
+    rules, clear_ok, counts = tables
+    _check_clear(clear_ok, msg)
+    _check_counts(rules, counts, msg)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
 from vicid.ike.wire.enums import NotifyType, PayloadType, ProtocolId
+from vicid.ike.wire.frozen import fast_init
 
 # Data length rules charon enforces when parsing (notify_payload.c verify()): type -> (min, max)
 NOTIFY_DATA_LENGTHS: dict[int, tuple[int, int]] = {
@@ -23,9 +25,13 @@ NOTIFY_DATA_LENGTHS: dict[int, tuple[int, int]] = {
     NotifyType.IPCOMP_SUPPORTED: (3, 3),
     NotifyType.USE_AGGFRAG: (1, 1),
 }
-_VALID_PROTOCOLS = frozenset(ProtocolId)
+# the notify types whose data _check_data_length checks, as plain ints
+_CHECKED_TYPES = frozenset(int(t) for t in (*NOTIFY_DATA_LENGTHS, NotifyType.SIGNATURE_HASH_ALGORITHMS))
+_MAX_PROTOCOL = int(ProtocolId.ESP)  # Protocol IDs are 0..3 (NONE, IKE, AH, ESP), all valid in a notify
+_HEAD = struct.Struct("!BBH")  # Protocol ID | SPI Size | Notify Message Type
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NotifyPayload:
     """Notify payload body.
@@ -57,23 +63,40 @@ def _check_data_length(notify_type: int, data: bytes) -> None:
         raise DecodeError("SIGNATURE_HASH_ALGORITHMS data of odd length")
 
 
-def decode_notify(r: Reader) -> NotifyPayload:
-    """Decode a Notify payload body. Raises only ``DecodeError``."""
-    protocol, spi_size, ntype = r.u8(), r.u8(), r.u16()
-    if protocol not in _VALID_PROTOCOLS:
+def decode_notify_at(buf: bytes, pos: int, end: int) -> NotifyPayload:
+    """Decode the Notify payload body buf[pos:end] (bytes). Raises only ``DecodeError``."""
+    if end - pos < 4:
+        raise DecodeError(f"truncated: need 4 bytes, {end - pos} left")
+    protocol, spi_size, ntype = _HEAD.unpack_from(buf, pos)
+    if protocol > _MAX_PROTOCOL:
         raise DecodeError(f"notify protocol {protocol}")
-    spi = r.bytes(spi_size)
-    data = r.rest()
-    _check_data_length(ntype, data)
+    pos += 4
+    if spi_size:
+        if pos + spi_size > end:
+            raise DecodeError(f"truncated: need {spi_size} bytes, {end - pos} left")
+        spi = buf[pos:pos + spi_size]
+        pos += spi_size
+    else:
+        spi = b""
+    data = buf[pos:end]
+    if ntype in _CHECKED_TYPES:
+        _check_data_length(ntype, data)
     return NotifyPayload(ntype, data, protocol, spi)
 
 
+def decode_notify(r: Reader) -> NotifyPayload:
+    """Decode a Notify payload body. Raises only ``DecodeError``."""
+    data = r.rest()
+    return decode_notify_at(data, 0, len(data))
+
+
+def encode_notify_bytes(n: NotifyPayload) -> bytes:
+    """The Notify payload body of ``n``."""
+    return _HEAD.pack(n.protocol_id, len(n.spi), n.notify_type) + n.spi + n.data
+
+
 def encode_notify(w: Writer, n: NotifyPayload) -> None:
-    w.u8(n.protocol_id)
-    w.u8(len(n.spi))
-    w.u16(n.notify_type)
-    w.bytes(n.spi)
-    w.bytes(n.data)
+    w.bytes(encode_notify_bytes(n))
 
 
 # --- typed notification data -----------------------------------------------------------------
@@ -120,7 +143,7 @@ def decode_signature_hash_algorithms(data: bytes) -> tuple[int, ...]:
     """Hash IDs from SIGNATURE_HASH_ALGORITHMS data. Raises only ``DecodeError``."""
     if len(data) % 2:
         raise DecodeError("SIGNATURE_HASH_ALGORITHMS data of odd length")
-    return tuple(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    return struct.unpack(f"!{len(data) // 2}H", data)
 
 
 def additional_key_exchange(link: bytes) -> NotifyPayload:

@@ -9,20 +9,35 @@ AUTH computation (§2.15) and are therefore kept.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
 from vicid.ike.wire.enums import PayloadType, ProtocolId
-from vicid.ike.wire.notify import NotifyPayload, decode_notify, encode_notify
-from vicid.ike.wire.proposals import SaPayload, decode_sa, encode_sa
-from vicid.ike.wire.selectors import TsiPayload, TsrPayload, decode_tsi, decode_tsr, encode_ts
+from vicid.ike.wire.frozen import fast_init
+from vicid.ike.wire.notify import NotifyPayload, decode_notify, decode_notify_at, encode_notify, encode_notify_bytes
+from vicid.ike.wire.proposals import SaPayload, decode_sa, decode_sa_at, encode_sa, encode_sa_bytes
+from vicid.ike.wire.selectors import (
+    TsiPayload,
+    TsrPayload,
+    decode_tsi,
+    decode_tsi_at,
+    decode_tsr,
+    decode_tsr_at,
+    encode_ts,
+    encode_ts_bytes,
+)
 
 GENERIC_HEADER_LEN = 4
 NONCE_MIN, NONCE_MAX = 16, 256  # RFC 7296 §3.9
+_U16 = struct.Struct("!H")
+_U16X2 = struct.Struct("!HH")
+_U8_PAD3 = struct.Struct("!B3x")  # a one-byte field and 3 bytes RESERVED
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KePayload:
     """Key Exchange payload (RFC 7296 §3.4, RFC 9370).
@@ -39,11 +54,28 @@ class KePayload:
     data: bytes
 
 
-def decode_ke(r: Reader) -> KePayload:
+def _short(need: int, left: int) -> DecodeError:
+    return DecodeError(f"truncated: need {need} bytes, {left} left")
+
+
+def _at(decode_at: Callable[[bytes, int, int], Any]) -> Callable[[Reader], Any]:
+    """The ``Reader`` form of a body decoder over ``(bytes, start, end)``: it takes the rest."""
+    def decode(r: Reader) -> Any:
+        data = r.rest()
+        return decode_at(data, 0, len(data))
+    decode.__name__ = decode_at.__name__.removesuffix("_at")
+    decode.__doc__ = decode_at.__doc__
+    return decode
+
+
+def decode_ke_at(buf: bytes, pos: int, end: int) -> KePayload:
     """Decode a KE payload body. Raises only ``DecodeError``."""
-    method = r.u16()
-    r.u16()  # RESERVED
-    return KePayload(method, r.rest())
+    if end - pos < 4:
+        raise _short(4, end - pos)
+    return KePayload(_U16.unpack_from(buf, pos)[0], buf[pos + 4:end])  # then 2 bytes RESERVED
+
+
+decode_ke = _at(decode_ke_at)
 
 
 def encode_ke(w: Writer, p: KePayload) -> None:
@@ -52,6 +84,7 @@ def encode_ke(w: Writer, p: KePayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IdPayload:
     """Identification payload IDi/IDr (RFC 7296 §3.5).
@@ -73,29 +106,34 @@ class IdPayload:
         return bytes([self.id_type]) + self.reserved + self.data
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IdiPayload(IdPayload):
     payload_type: ClassVar[PayloadType] = PayloadType.IDi
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IdrPayload(IdPayload):
     payload_type: ClassVar[PayloadType] = PayloadType.IDr
 
 
-def _decode_id_fields(r: Reader) -> tuple[int, bytes, bytes]:
-    id_type, reserved = r.u8(), r.bytes(3)
-    return id_type, r.rest(), reserved
-
-
-def decode_idi(r: Reader) -> IdiPayload:
+def decode_idi_at(buf: bytes, pos: int, end: int) -> IdiPayload:
     """Decode an IDi payload body. Raises only ``DecodeError``."""
-    return IdiPayload(*_decode_id_fields(r))
+    if end - pos < 4:
+        raise _short(4, end - pos)
+    return IdiPayload(buf[pos], buf[pos + 4:end], buf[pos + 1:pos + 4])
 
 
-def decode_idr(r: Reader) -> IdrPayload:
+def decode_idr_at(buf: bytes, pos: int, end: int) -> IdrPayload:
     """Decode an IDr payload body. Raises only ``DecodeError``."""
-    return IdrPayload(*_decode_id_fields(r))
+    if end - pos < 4:
+        raise _short(4, end - pos)
+    return IdrPayload(buf[pos], buf[pos + 4:end], buf[pos + 1:pos + 4])
+
+
+decode_idi = _at(decode_idi_at)
+decode_idr = _at(decode_idr_at)
 
 
 def encode_id(w: Writer, p: IdPayload) -> None:
@@ -104,6 +142,7 @@ def encode_id(w: Writer, p: IdPayload) -> None:
     w.bytes(p.body)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertPayload:
     """Certificate payload (RFC 7296 §3.6).
@@ -120,6 +159,7 @@ class CertPayload:
     data: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertreqPayload:
     """Certificate Request payload (RFC 7296 §3.7): data = concatenated SHA-1 SPKI hashes.
@@ -136,14 +176,22 @@ class CertreqPayload:
     data: bytes
 
 
-def decode_cert(r: Reader) -> CertPayload:
+def decode_cert_at(buf: bytes, pos: int, end: int) -> CertPayload:
     """Decode a CERT payload body. Raises only ``DecodeError``."""
-    return CertPayload(r.u8(), r.rest())
+    if pos >= end:
+        raise _short(1, 0)
+    return CertPayload(buf[pos], buf[pos + 1:end])
 
 
-def decode_certreq(r: Reader) -> CertreqPayload:
+def decode_certreq_at(buf: bytes, pos: int, end: int) -> CertreqPayload:
     """Decode a CERTREQ payload body. Raises only ``DecodeError``."""
-    return CertreqPayload(r.u8(), r.rest())
+    if pos >= end:
+        raise _short(1, 0)
+    return CertreqPayload(buf[pos], buf[pos + 1:end])
+
+
+decode_cert = _at(decode_cert_at)
+decode_certreq = _at(decode_certreq_at)
 
 
 def encode_cert(w: Writer, p: CertPayload | CertreqPayload) -> None:
@@ -151,6 +199,7 @@ def encode_cert(w: Writer, p: CertPayload | CertreqPayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AuthPayload:
     """Authentication payload (RFC 7296 §3.8).
@@ -167,11 +216,14 @@ class AuthPayload:
     data: bytes
 
 
-def decode_auth(r: Reader) -> AuthPayload:
+def decode_auth_at(buf: bytes, pos: int, end: int) -> AuthPayload:
     """Decode an AUTH payload body. Raises only ``DecodeError``."""
-    method = r.u8()
-    r.bytes(3)  # RESERVED
-    return AuthPayload(method, r.rest())
+    if end - pos < 4:
+        raise _short(4, end - pos)
+    return AuthPayload(buf[pos], buf[pos + 4:end])  # 3 bytes RESERVED between
+
+
+decode_auth = _at(decode_auth_at)
 
 
 def encode_auth(w: Writer, p: AuthPayload) -> None:
@@ -180,6 +232,7 @@ def encode_auth(w: Writer, p: AuthPayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NoncePayload:
     """Nonce payload Ni/Nr (RFC 7296 §3.9): 16..256 bytes.
@@ -194,18 +247,21 @@ class NoncePayload:
     data: bytes
 
 
-def decode_nonce(r: Reader) -> NoncePayload:
+def decode_nonce_at(buf: bytes, pos: int, end: int) -> NoncePayload:
     """Decode a Nonce payload body (16..256 bytes, §3.9). Raises only ``DecodeError``."""
-    data = r.rest()
-    if not NONCE_MIN <= len(data) <= NONCE_MAX:
-        raise DecodeError(f"nonce of {len(data)} bytes")
-    return NoncePayload(data)
+    if not NONCE_MIN <= end - pos <= NONCE_MAX:
+        raise DecodeError(f"nonce of {end - pos} bytes")
+    return NoncePayload(buf[pos:end])
+
+
+decode_nonce = _at(decode_nonce_at)
 
 
 def encode_nonce(w: Writer, p: NoncePayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeletePayload:
     """Delete payload (RFC 7296 §3.11); IKE: SPI size 0 and no SPIs, AH/ESP: 4-byte SPIs.
@@ -249,6 +305,7 @@ def encode_delete(w: Writer, p: DeletePayload) -> None:
         w.bytes(s)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VendorIdPayload:
     """Vendor ID payload (RFC 7296 §3.12): opaque bytes.
@@ -263,15 +320,19 @@ class VendorIdPayload:
     data: bytes
 
 
-def decode_vendor_id(r: Reader) -> VendorIdPayload:
+def decode_vendor_id_at(buf: bytes, pos: int, end: int) -> VendorIdPayload:
     """Decode a Vendor ID payload body. Raises only ``DecodeError``."""
-    return VendorIdPayload(r.rest())
+    return VendorIdPayload(buf[pos:end])
+
+
+decode_vendor_id = _at(decode_vendor_id_at)
 
 
 def encode_vendor_id(w: Writer, p: VendorIdPayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CpAttribute:
     """Configuration attribute (RFC 7296 §3.15.1); the R bit is reserved.
@@ -286,6 +347,7 @@ class CpAttribute:
     value: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CpPayload:
     """Configuration payload (RFC 7296 §3.15).
@@ -339,6 +401,7 @@ def encode_cp(w: Writer, p: CpPayload) -> None:
         w.bytes(a.value)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EapPayload:
     """EAP payload (RFC 7296 §3.16): one EAP message (RFC 3748), length-checked like charon.
@@ -353,9 +416,9 @@ class EapPayload:
     data: bytes
 
 
-def decode_eap(r: Reader) -> EapPayload:
+def decode_eap_at(buf: bytes, pos: int, end: int) -> EapPayload:
     """Decode an EAP payload body. Raises only ``DecodeError``."""
-    data = r.rest()
+    data = buf[pos:end]
     if len(data) < 4 or int.from_bytes(data[2:4], "big") != len(data):
         raise DecodeError("EAP length does not match the payload")
     code = data[0]
@@ -364,10 +427,14 @@ def decode_eap(r: Reader) -> EapPayload:
     return EapPayload(data)
 
 
+decode_eap = _at(decode_eap_at)
+
+
 def encode_eap(w: Writer, p: EapPayload) -> None:
     w.bytes(p.data)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SkPayload:
     """Encrypted and Authenticated payload (RFC 7296 §3.14); must be the last payload.
@@ -390,6 +457,7 @@ class SkPayload:
     data: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SkfPayload:
     """Encrypted and Authenticated Fragment payload (RFC 7383 §2.5).
@@ -414,15 +482,24 @@ class SkfPayload:
     data: bytes
 
 
-def decode_skf_body(r: Reader, next_payload: int) -> SkfPayload:
+def decode_skf_at(buf: bytes, pos: int, end: int, next_payload: int) -> SkfPayload:
     """Decode an SKF body. Raises only ``DecodeError``."""
-    number, total = r.u16(), r.u16()
+    if end - pos < 4:
+        raise _short(4, end - pos)
+    number, total = _U16X2.unpack_from(buf, pos)
     if not 1 <= number <= total:  # RFC 7383 §2.6
         raise DecodeError(f"fragment {number} of {total}")
     # charon ignores (zeroes) Next Payload in fragments other than the first
-    return SkfPayload(next_payload if number == 1 else 0, number, total, r.rest())
+    return SkfPayload(next_payload if number == 1 else 0, number, total, buf[pos + 4:end])
 
 
+def decode_skf_body(r: Reader, next_payload: int) -> SkfPayload:
+    """Decode an SKF body. Raises only ``DecodeError``."""
+    data = r.rest()
+    return decode_skf_at(data, 0, len(data), next_payload)
+
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UnknownPayload:
     """A payload type we do not implement, kept as raw bytes (RFC 7296 §2.5)."""
@@ -461,8 +538,92 @@ PAYLOAD_CODECS: dict[PayloadType, Codec] = {
 """Body codecs for the plain payloads; SK and SKF are framed by message.py / sk.py."""
 
 
+def _reader_form(decode: Callable[[Reader], Any]) -> Callable[[bytes, int, int], Any]:
+    def decode_at(buf: bytes, pos: int, end: int) -> Any:
+        r = Reader(memoryview(buf)[pos:end])
+        payload = decode(r)
+        r.expect_end("payload body")
+        return payload
+    return decode_at
+
+
+BODY_DECODERS: dict[int, Callable[[bytes, int, int], Any]] = {
+    PayloadType.SA: decode_sa_at,
+    PayloadType.KE: decode_ke_at,
+    PayloadType.IDi: decode_idi_at,
+    PayloadType.IDr: decode_idr_at,
+    PayloadType.CERT: decode_cert_at,
+    PayloadType.CERTREQ: decode_certreq_at,
+    PayloadType.AUTH: decode_auth_at,
+    PayloadType.NONCE: decode_nonce_at,
+    PayloadType.NOTIFY: decode_notify_at,
+    PayloadType.DELETE: _reader_form(decode_delete),
+    PayloadType.VENDOR_ID: decode_vendor_id_at,
+    PayloadType.TSi: decode_tsi_at,
+    PayloadType.TSr: decode_tsr_at,
+    PayloadType.CP: _reader_form(decode_cp),
+    PayloadType.EAP: decode_eap_at,
+}
+"""PAYLOAD_CODECS' decoders over ``(bytes, body start, body end)``: the payload chain decodes
+each body in place (no Reader per payload); each must take the whole body or raise."""
+assert BODY_DECODERS.keys() == PAYLOAD_CODECS.keys()
+
+
+def _writer_form(encode: Callable[[Writer, Any], None]) -> Callable[[Any], bytes]:
+    def encode_bytes(p: Any) -> bytes:
+        w = Writer()
+        encode(w, p)
+        return w.getvalue()
+    return encode_bytes
+
+
+def _data(p: Any) -> bytes:
+    return p.data
+
+
+def _ke_bytes(p: KePayload) -> bytes:
+    return _U16X2.pack(p.method, 0) + p.data
+
+
+def _id_bytes(p: IdPayload) -> bytes:
+    if len(p.reserved) != 3:
+        raise ValueError("ID RESERVED is 3 bytes")
+    return p.body
+
+
+def _cert_bytes(p: CertPayload | CertreqPayload) -> bytes:
+    return bytes([p.encoding]) + p.data
+
+
+def _auth_bytes(p: AuthPayload) -> bytes:
+    return _U8_PAD3.pack(p.method) + p.data
+
+
+BODY_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    SaPayload: encode_sa_bytes,
+    KePayload: _ke_bytes,
+    IdiPayload: _id_bytes,
+    IdrPayload: _id_bytes,
+    CertPayload: _cert_bytes,
+    CertreqPayload: _cert_bytes,
+    AuthPayload: _auth_bytes,
+    NoncePayload: _data,
+    NotifyPayload: encode_notify_bytes,
+    DeletePayload: _writer_form(encode_delete),
+    VendorIdPayload: _data,
+    TsiPayload: encode_ts_bytes,
+    TsrPayload: encode_ts_bytes,
+    CpPayload: _writer_form(encode_cp),
+    EapPayload: _data,
+}
+"""Body encoders of the plain payload classes (exact classes; subclasses go through PAYLOAD_CODECS)."""
+
+
 def encode_body(p: Payload) -> bytes:
     """The body bytes of one plain payload (no generic header)."""
+    encode = BODY_ENCODERS.get(type(p))
+    if encode is not None:
+        return encode(p)
     if isinstance(p, UnknownPayload):
         return p.data
     w = Writer()

@@ -10,13 +10,13 @@ with all Length fields already final.
 from __future__ import annotations
 
 from vicid.ike.crypto.cipher import SkCipher
-from vicid.ike.wire.buffer import DecodeError, Reader
+from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import PayloadType
 from vicid.ike.wire.header import HEADER_LEN, IkeHeader, pack_header
 from vicid.ike.wire.message import (
     Message,
     check_critical,
-    decode_payload_chain,
+    decode_inner_payloads,
     encode_payload_chain,
     first_type,
 )
@@ -38,8 +38,13 @@ def unpad(padded: bytes) -> bytes:
     return padded[:len(padded) - padded[-1] - 1]
 
 
+def padded_len(plain_len: int, block_size: int) -> int:
+    """len(pad(plain, block_size)) for a plaintext of PLAIN_LEN bytes."""
+    return plain_len + block_size - plain_len % block_size
+
+
 def _sealed_len(cipher: SkCipher, plain_len: int) -> int:
-    return cipher.iv_size + len(pad(bytes(plain_len), cipher.block_size)) + cipher.icv_size
+    return cipher.iv_size + padded_len(plain_len, cipher.block_size) + cipher.icv_size
 
 
 def _prefix(header: IkeHeader, clear: bytes, first_clear: int, total: int) -> bytes:
@@ -89,7 +94,7 @@ def _open(data: bytes, sealed: bytes, cipher: SkCipher) -> bytes:
 
 def decode_inner(plain: bytes, first_inner: int) -> tuple[Payload, ...]:
     """Decode decrypted inner payloads. Raises ``DecodeError`` or ``UnsupportedCriticalPayload``."""
-    inner = decode_payload_chain(Reader(plain), first_inner, inner=True)
+    inner = decode_inner_payloads(plain, first_inner)
     check_critical(inner)
     return tuple(inner)
 
