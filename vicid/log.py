@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TextIO
 
 GROUPS = ("DMN", "MGR", "IKE", "CHD", "JOB", "CFG", "KNL", "NET", "ASN", "ENC", "TNC", "IMC", "IMV",
@@ -30,6 +31,7 @@ _GROUP_OF = {
 }
 
 
+@lru_cache(maxsize=256)  # a few dozen logger names, asked once per record and handler
 def group_of(logger_name: str) -> str:
     parts = logger_name.split(".")
     for n in range(len(parts), 0, -1):
@@ -205,6 +207,8 @@ def configure(settings: Any, ns: str = "charon", foreground: bool = False) -> li
     """
     root = logging.getLogger("vicid")
     root.setLevel(5)  # filtering happens per handler with charon's per-group levels
+    # no charon log format shows a thread name, PID or process name: records skip looking them up
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root.propagate = False
     handlers: list[logging.Handler] = []
     for name in settings.sections(f"{ns}.filelog"):
