@@ -6,6 +6,7 @@ effects (``InstallChildSa``, ``InstallPolicy``, ...) that this module builds in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -50,8 +51,9 @@ class ChildState(Enum):
     DESTROYING = "DESTROYING"
 
 
-_SHOW_SA = {ChildState.INSTALLED, ChildState.REKEYING, ChildState.REKEYED, ChildState.DELETING,
-            ChildState.DELETED}
+# a tuple: members match by identity (a set lookup calls Enum's Python __hash__)
+_SHOW_SA = (ChildState.INSTALLED, ChildState.REKEYING, ChildState.REKEYED, ChildState.DELETING,
+            ChildState.DELETED)
 
 
 def spi_hex(spi: bytes) -> str:
@@ -200,6 +202,12 @@ class ChildSa:
 def _rendered(ts: tuple) -> tuple[str, ...]:
     """``%R`` of traffic selectors, remembered (every snapshot of a CHILD_SA renders them)."""
     return tuple(t.render() for t in ts)
+
+
+def ts_text(ts: Iterable[TrafficSelector]) -> str:
+    """``%#R`` (``ts_list_str``) from the same cache: the established line renders what every
+    later snapshot of the CHILD_SA renders again."""
+    return " ".join(_rendered(tuple(ts)))
 
 
 @lru_cache(maxsize=256)  # a handful of proposals serve every CHILD_SA; the result is only read

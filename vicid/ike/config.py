@@ -149,9 +149,8 @@ class AuthRule(Enum):
     IKE_SIGNATURE_SCHEME = ("ike_signature_scheme", True)
     CERT_POLICY = ("cert_policy", True)
 
-    @property
-    def multi(self) -> bool:
-        return self.value[1]
+    def __init__(self, key: str, multi: bool) -> None:
+        self.multi = multi  # a plain attribute: read for every rule of every lookup
 
 
 Rule = tuple[AuthRule, Any]
@@ -175,7 +174,10 @@ class AuthConfig:
 
     def get(self, rule: AuthRule) -> Any:
         """``get``: the first value of a rule, or None."""
-        return next((v for r, v in self.rules if r == rule), None)
+        for r, v in self.rules:
+            if r == rule:
+                return v
+        return None
 
     def enumerate(self) -> list[Rule]:
         """``create_enumerator``: entries in order, later duplicates of single rules skipped."""

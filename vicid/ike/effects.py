@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
 
+from vicid.ike.wire.frozen import fast_init
 from vicid.secrets import Secret
 
 IpAddress = IPv4Address | IPv6Address
@@ -181,7 +182,8 @@ class DeleteVirtualIp(Effect):
 # --- SA snapshots for events and list-sas ------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@fast_init  # one snapshot per event: the dataclass __init__ of a frozen class is ~2x slower
+@dataclass(frozen=True, slots=True)
 class ChildSaView:
     """A CHILD_SA as vici's list_child() renders it (vici-protocol.md §7.2)."""
 
@@ -213,7 +215,8 @@ class ChildSaView:
     remote_ts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@fast_init  # one snapshot per event: the dataclass __init__ of a frozen class is ~2x slower
+@dataclass(frozen=True, slots=True)
 class IkeSaView:
     """An IKE_SA as vici's list_ike() renders it (vici-protocol.md §7.1)."""
 

@@ -11,6 +11,7 @@ INVALID_IKE_SPI (§2.21.4), each built by one named function below.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import logging
@@ -34,9 +35,9 @@ from vicid.ike.settings import EngineSettings
 from vicid.ike.tasks.base import Status, TaskKind
 from vicid.ike.traps import TrapTable
 from vicid.ike.traps import endpoint_of as _endpoint
-from vicid.ike.wire.buffer import DecodeError, Reader
+from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import ExchangeType, NotifyType
-from vicid.ike.wire.header import IKEV2_MAJOR, ZERO_SPI, IkeHeader, decode_header
+from vicid.ike.wire.header import IKEV2_MAJOR, ZERO_SPI, IkeHeader, decode_header_at
 from vicid.ike.wire.message import Message, decode_message, encode_message, validate
 from vicid.ike.wire.natt import IKE_PORT, NATT_KEEPALIVE, NON_ESP_MARKER, add_non_esp_marker
 from vicid.ike.wire.notify import NotifyPayload
@@ -89,10 +90,16 @@ class IkeSaManager:
         if index.synced > len(effects):
             index.synced = 0
         for effect in effects[index.synced:]:
-            uid = getattr(effect, "ike_uniqueid", 0)
-            if uid:
-                index.dirty.add(uid)
-            for attr in ("ike", "old", "new"):
+            kind = type(effect)
+            names = _NAMING.get(kind)
+            if names is None:
+                names = _NAMING[kind] = _naming_attrs(kind)
+            for attr in names:
+                if attr == "ike_uniqueid":
+                    uid = getattr(effect, attr, 0)
+                    if uid:
+                        index.dirty.add(uid)
+                    continue
                 view = getattr(effect, attr, None)
                 if view is not None and hasattr(view, "uniqueid"):
                     index.dirty.add(view.uniqueid)
@@ -158,7 +165,7 @@ class IkeSaManager:
 
     def _decode(self, data: bytes) -> tuple[IkeHeader, Message]:
         try:
-            header = decode_header(Reader(data))
+            header = decode_header_at(data)
         except DecodeError:
             stdlib_log("NET", 1, "received invalid IKE header - ignored")
             self.ctx.emit(Alert("parse-error-header"))
@@ -695,6 +702,17 @@ class IkeSaManager:
 
 
 _RESYNC = 30.0  # seconds between full re-reads of the SA table (a safety net for the index)
+_NAMED_BY = ("ike_uniqueid", "ike", "old", "new")  # attributes of an effect that name IKE_SAs
+_NAMING: dict[type, tuple[str, ...]] = {}  # per effect class: those of _NAMED_BY it can have
+
+
+def _naming_attrs(kind: type) -> tuple[str, ...]:
+    """Which of ``_NAMED_BY`` an effect class can carry (dataclass fields or class attributes);
+    unknown shapes keep them all."""
+    if not dataclasses.is_dataclass(kind):
+        return _NAMED_BY
+    names = {f.name for f in dataclasses.fields(kind)}
+    return tuple(a for a in _NAMED_BY if a in names or hasattr(kind, a))
 
 
 def _cfg_key(peer: PeerConfig) -> tuple | None:
@@ -733,6 +751,7 @@ class _SaIndex:
         self.by_cfg: dict[tuple, dict[int, IkeSa]] = {}
         self.cfg_unhashable: set[int] = set()
         self.contact: dict[int, tuple] = {}
+        self.contact_ids: dict[int, tuple[Identification, Identification]] = {}  # what ``contact`` was made of
         self.contacts: dict[tuple, dict[int, IkeSa]] = {}
         self.init_hash: dict[int, bytes] = {}
         self.dirty: set[int] = set()
@@ -766,11 +785,16 @@ class _SaIndex:
                     self.cfg_unhashable.add(uid)
                 else:
                     self.by_cfg.setdefault(key, {})[uid] = sa
-        key = (_id_key(sa.my_id), _id_key(sa.other_id))
+        my_id, other_id = sa.my_id, sa.other_id
+        seen = self.contact_ids.get(uid)
+        if seen is not None and seen[0] is my_id and seen[1] is other_id:
+            return  # the same (immutable) identities as last time: the same key
+        key = (_id_key(my_id), _id_key(other_id))
         if self.contact.get(uid) != key:
             self._drop_contact(uid)
             self.contact[uid] = key
             self.contacts.setdefault(key, {})[uid] = sa
+        self.contact_ids[uid] = (my_id, other_id)
 
     def forget(self, uid: int) -> None:
         self.deadline.pop(uid, None)
@@ -797,6 +821,7 @@ class _SaIndex:
                 del self.by_cfg[indexed[1]]
 
     def _drop_contact(self, uid: int) -> None:
+        self.contact_ids.pop(uid, None)
         key = self.contact.pop(uid, None)
         bucket = self.contacts.get(key) if key is not None else None
         if bucket is not None:

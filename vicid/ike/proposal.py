@@ -8,9 +8,8 @@ Mirrors ``proposal.c`` (``proposal_create_from_string``, ``check_proposal``, ``s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cached_property
 
 from vicid.ike.proposal_keywords import lookup_keyword
 from vicid.ike.wire.enums import (
@@ -62,6 +61,20 @@ _NAMES: dict[TransformType, type[IntEnum]] = {
 }
 
 
+class _computed_once:  # a decorator, named like functools.cached_property
+    """``cached_property`` without its lock (3.11 takes an RLock on each first read): the value
+    is computed from frozen fields, so a race can only compute it twice, never differently."""
+
+    def __init__(self, func: Callable) -> None:
+        self.func, self.name = func, func.__name__
+
+    def __get__(self, obj: object, owner: type | None = None) -> object:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 class ProposalError(ValueError):
     """A proposal string charon rejects; the message is what charon logs."""
 
@@ -110,7 +123,7 @@ class Proposal:
     spi: bytes = field(default=b"", compare=False)
 
     # --- queries -------------------------------------------------------------------------------
-    @cached_property
+    @_computed_once
     def _by_type(self) -> dict[int, tuple[Transform, ...]]:
         """Transforms per type in preference order, built once: selection, key derivation and
         the SA payload ask for them dozens of times per handshake."""
@@ -119,7 +132,7 @@ class Proposal:
             index.setdefault(t.type, []).append(t)
         return {ttype: tuple(found) for ttype, found in index.items()}
 
-    @cached_property
+    @_computed_once
     def _types(self) -> tuple[TransformType, ...]:
         return tuple(sorted(self._by_type, key=type_sort_key))  # type: ignore[arg-type]
 
@@ -155,7 +168,12 @@ class Proposal:
 
     def wire_transforms(self) -> tuple[Transform, ...]:
         """Transforms in SA-payload order: grouped by type as ``set_from_proposal_v2`` emits them."""
-        return tuple(t for ttype in WIRE_ORDER for t in self.algorithms(ttype))
+        return self._wire_order
+
+    @_computed_once
+    def _wire_order(self) -> tuple[Transform, ...]:
+        by_type = self._by_type
+        return tuple(t for ttype in WIRE_ORDER if ttype in by_type for t in by_type[ttype])
 
     def same_algorithms(self, other: Proposal) -> bool:
         """charon's ``equals``: same algorithm lists per type (protocol/number/SPI ignored)."""
@@ -169,14 +187,31 @@ class Proposal:
             t for t in self.transforms
             if not (skip_private and t.id >= PRIVATE_USE) and not (skip_ke and is_ke_type(t.type))
         )
-        return replace(self, transforms=kept)
+        if len(kept) == len(self.transforms):
+            return self.with_spi(self.spi)
+        return Proposal(self.protocol, kept, self.number, self.spi)
+
+    def with_spi(self, spi: bytes) -> Proposal:
+        """A copy with another SPI (``set_spi`` on a clone); the per-type index comes along."""
+        copy = Proposal(self.protocol, self.transforms, self.number, spi)
+        for name in ("_by_type", "_types", "_wire_order"):
+            if name in self.__dict__:
+                copy.__dict__[name] = self.__dict__[name]
+        return copy
 
     def promote_transform(self, ttype: TransformType, alg: int) -> Proposal | None:
         """Move ``alg`` to the front (used after INVALID_KE_PAYLOAD); None if absent."""
         if not any(t.type == ttype and t.id == alg for t in self.transforms):
             return None
         rest = tuple(t for t in self.transforms if not (t.type == ttype and t.id == alg))
-        return replace(self, transforms=(Transform(ttype, alg), *rest))
+        promoted = Proposal(self.protocol, (Transform(ttype, alg), *rest), self.number, self.spi)
+        found = self._by_type[ttype]
+        if found == (Transform(ttype, alg), *(t for t in found if t.id != alg)):
+            # already first of its type (the usual case): the per-type views stay the same
+            for name in ("_by_type", "_types", "_wire_order"):
+                if name in self.__dict__:
+                    promoted.__dict__[name] = self.__dict__[name]
+        return promoted
 
     # --- selection -----------------------------------------------------------------------------
     def select(
@@ -217,9 +252,9 @@ def _select_algo(
     this: Proposal, other: Proposal, ttype: TransformType, used_kes: set[int], skip_private: bool,
 ) -> Transform | bool:
     """One transform type: the chosen Transform, True for "OK, nothing chosen", False for no match."""
-    optional = is_ke_type(ttype) and (
-        this.protocol in (ProtocolId.ESP, ProtocolId.AH) or ttype != T.KE)
-    mine, theirs = this.algorithms(ttype), other.algorithms(ttype)
+    ke = ttype in KE_TYPES
+    optional = ke and (this.protocol in (ProtocolId.ESP, ProtocolId.AH) or ttype != T.KE)
+    mine, theirs = this._by_type.get(ttype, ()), other._by_type.get(ttype, ())
     if not mine and not theirs:
         return True
     if not mine or not theirs:
@@ -227,7 +262,7 @@ def _select_algo(
         present = mine or theirs
         return optional and any(t.id == 0 for t in present)
     for ours in mine:
-        if is_ke_type(ttype) and ours.id in used_kes:
+        if ke and ours.id in used_kes:
             continue  # a KE method is used at most once per SA
         for peer in theirs:
             if ours.id == peer.id and ours.key_length == peer.key_length:
@@ -245,7 +280,8 @@ def _select_algos(
     skip_integ = False
     mine, theirs = this.types(), other.types()
     for ttype in mine if mine == theirs else sorted(set(mine) | set(theirs), key=type_sort_key):
-        if (ttype == T.INTEG and skip_integ) or (skip_ke and is_ke_type(ttype)):
+        ke = ttype in KE_TYPES
+        if (ttype == T.INTEG and skip_integ) or (skip_ke and ke):
             continue
         result = _select_algo(this, other, ttype, used_kes, skip_private)
         if result is False:
@@ -255,7 +291,7 @@ def _select_algos(
         if result.id == 0 and ttype != T.ESN:
             continue  # NONE (or reserved) is left out; ESN 0 means "no ESN" and is kept
         chosen.append(result)
-        if is_ke_type(ttype):
+        if ke:
             used_kes.add(result.id)
         if ttype == T.ENCR and result.id in AEAD_ALGS:
             skip_integ = True  # AEAD: no integrity algorithm is negotiated

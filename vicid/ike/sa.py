@@ -19,7 +19,7 @@ from vicid.identity import Identification
 from vicid.ike.authenticators.info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.config import ChildConfig, Fragmentation, PeerConfig
-from vicid.ike.context import EngineContext, stdlib_log
+from vicid.ike.context import LOG_TARGETS, EngineContext, log_target, stdlib_record
 from vicid.ike.effects import (
     Alert,
     ChildRekey,
@@ -194,13 +194,19 @@ class IkeSa:
         ctx.touched.add(self.uniqueid)
         if level <= ctx.control_log_level:
             ctx.emit(Log(group, level, msg, self.name, self.uniqueid))
-        stdlib_log(group, level, msg, (self.name, self.uniqueid))
+        logger, pylevel = LOG_TARGETS.get((group, level)) or log_target(group, level)
+        if logger.isEnabledFor(pylevel):
+            stdlib_record(logger, pylevel, level, msg, (self.name, self.uniqueid))
 
     def logs(self, group: str, level: int) -> bool:
         """Does anyone take such a line? (guards lines that cost something to build; like a
         logged line, asking marks the SA as changed for the manager's index)"""
-        self.ctx.touched.add(self.uniqueid)
-        return self.ctx.logs(group, level)
+        ctx = self.ctx
+        ctx.touched.add(self.uniqueid)
+        if level <= ctx.control_log_level:  # ctx.logs(), inlined: asked ~30 times per handshake
+            return True
+        logger, pylevel = LOG_TARGETS.get((group, level)) or log_target(group, level)
+        return logger.isEnabledFor(pylevel)
 
     def _wants(self, event: type) -> bool:
         """Does the shell take this event? (the SA counts as changed either way)"""
@@ -342,10 +348,12 @@ class IkeSa:
         if not silent and self._wants(IkeUpdate):
             self.ctx.emit(IkeUpdate(self.view(self.now), new_me or self.my_host, new_other or self.other_host))
         if new_me is not None:
-            self.log("IKE", level, f"local endpoint changed from {_ep(self.my_host)} to {_ep(new_me)}")
+            if self.logs("IKE", level):
+                self.log("IKE", level, f"local endpoint changed from {_ep(self.my_host)} to {_ep(new_me)}")
             self.my_host = new_me
         if new_other is not None:
-            self.log("IKE", level, f"remote endpoint changed from {_ep(self.other_host)} to {_ep(new_other)}")
+            if self.logs("IKE", level):
+                self.log("IKE", level, f"remote endpoint changed from {_ep(self.other_host)} to {_ep(new_other)}")
             self.other_host = new_other
         for child in self.children:
             self._update_child(child)

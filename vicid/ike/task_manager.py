@@ -73,6 +73,11 @@ class Responding:
     defrag: Reassembler | None = None
 
 
+# the kinds of passive task an active rekeying may adopt (``handle_collisions``)
+# (a tuple: membership by identity, where a set would call the Enum's Python __hash__)
+_COLLIDING = (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE, TaskKind.CHILD_REKEY)
+
+
 class TaskManager:
     """The exchanges of one IKE_SA; every method returns SUCCESS or DESTROY_ME for the SA."""
 
@@ -92,7 +97,10 @@ class TaskManager:
         self.queued.append(task)
 
     def has(self, queue: list[Task], kind: TaskKind) -> bool:
-        return any(t.kind == kind for t in queue)
+        for t in queue:
+            if t.kind == kind:
+                return True
+        return False
 
     def _activate(self, kind: TaskKind) -> bool:
         for task in self.queued:
@@ -131,7 +139,7 @@ class TaskManager:
     def handle_collisions(self, task: Task) -> bool:
         """``handle_collisions``: offer a passive rekey/delete to the first active rekeying
         of a matching kind; True if it adopted the task."""
-        if task.kind not in (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE, TaskKind.CHILD_REKEY):
+        if task.kind not in _COLLIDING:
             return False
         for active in self.active:
             if active.kind == TaskKind.IKE_REKEY and task.kind in (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE):
@@ -178,12 +186,21 @@ class TaskManager:
         return EXCHANGE_UNDEFINED
 
     def _activate_init_bundle(self) -> int:
-        self._activate(TaskKind.IKE_VENDOR)
-        if not self._activate(TaskKind.IKE_INIT):
+        # the first queued task of each kind, in bundle order (kinds compare by identity: a dict
+        # keyed by kind would call the Enum's Python __hash__ for every lookup)
+        queued, chosen = self.queued, []
+        for kind in INIT_BUNDLE:
+            for task in queued:
+                if task.kind is kind:
+                    chosen.append(task)
+                    break
+        if not any(t.kind is TaskKind.IKE_INIT for t in chosen):
+            self._activate(TaskKind.IKE_VENDOR)
             return EXCHANGE_UNDEFINED
+        taken = {id(t) for t in chosen}
+        queued[:] = [t for t in queued if id(t) not in taken]
+        self.active.extend(chosen)
         self.initiating.mid = 0
-        for kind in INIT_BUNDLE[2:]:
-            self._activate(kind)
         return E.IKE_SA_INIT
 
     def initiate(self) -> Status:
@@ -226,6 +243,8 @@ class TaskManager:
     def _send_request(self, msg: OutMessage) -> Status:
         self.initiating.packets = self.generate(msg)
         for task in list(self.active):
+            if "post_build" not in task.overrides:
+                continue  # the default: NEED_MORE
             status = task.post_build(msg)
             if status is Status.SUCCESS:
                 self.active.remove(task)
@@ -519,7 +538,7 @@ class TaskManager:
                 return Status.FAILED
             self.passive.extend(tasks)
         for task in list(self.passive) if resume is None else ():
-            if task.pre_process(msg) is not Status.SUCCESS:
+            if "pre_process" in task.overrides and task.pre_process(msg) is not Status.SUCCESS:
                 self.sa.log("IKE", 1, f"ignore invalid {exchange_name(msg.exchange)} request")
                 if msg.exchange == E.IKE_SA_INIT:
                     return Status.DESTROY_ME
@@ -537,6 +556,8 @@ class TaskManager:
     def _run_hooks(self, tasks: list[Task], hook: str, msg: InMessage, updown: bool,
                    start: Task | None = None) -> Status:
         for task in _from(tasks, start):
+            if hook not in task.overrides:
+                continue  # the default: NEED_MORE
             try:
                 status = getattr(task, hook)(msg)
             except FetchNeeded as need:  # parked: NEED_MORE keeps the message ID, sends nothing
@@ -560,6 +581,8 @@ class TaskManager:
         self.responding.packets = self.generate(msg, spi_r)
         if not delete:
             for task in list(self.passive):
+                if "post_build" not in task.overrides:
+                    continue  # the default: NEED_MORE
                 status = task.post_build(msg)
                 if status is Status.SUCCESS:
                     self.passive.remove(task)
@@ -581,10 +604,10 @@ class TaskManager:
                 status = self._error_notify(msg, exc)
             if status is Status.SUCCESS:
                 self.passive.remove(task)
-                if not self.handle_collisions(task):
+                if task.kind not in _COLLIDING or not self.handle_collisions(task):
                     task.dispose()
             elif status is Status.NEED_MORE:
-                if self.handle_collisions(task):
+                if task.kind in _COLLIDING and self.handle_collisions(task):
                     self.passive.remove(task)
             else:
                 if self.handle_collisions(task):
@@ -616,6 +639,8 @@ class TaskManager:
             self.sa.ike_updown(False)
             return Status.DESTROY_ME
         for task in list(self.active):
+            if "pre_process" not in task.overrides:
+                continue  # the default: SUCCESS
             status = task.pre_process(msg)
             if status is Status.DESTROY_ME:
                 return status
@@ -630,6 +655,8 @@ class TaskManager:
     def _process_active(self, msg: InMessage, resume: Task | None = None) -> Status:
         self._reset_flag = False
         for task in _from(self.active, resume):
+            if "process" not in task.overrides:
+                continue  # the default: NEED_MORE
             try:
                 status = task.process(msg)
             except FetchNeeded as need:  # parked: the response is processed once answered
@@ -648,6 +675,8 @@ class TaskManager:
                 self._reset_flag = False
                 return self.initiate()
         for task in list(self.active):
+            if "post_process" not in task.overrides:
+                continue  # the default: NEED_MORE
             status = task.post_process(msg)
             if status is Status.SUCCESS:
                 self.active.remove(task)

@@ -13,12 +13,11 @@ unfragmented, with no clear payloads before SK and SK flags zero (ikev2-facts §
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from vicid.ike.crypto.prf import prf
 from vicid.ike.wire.enums import PayloadType
-from vicid.ike.wire.header import HEADER_LEN, header_bytes
+from vicid.ike.wire.header import HEADER_LEN, pack_header
 from vicid.ike.wire.message import Message, encode_payload_chain, first_type
 from vicid.ike.wire.payloads import GENERIC_HEADER_LEN, IdPayload
 from vicid.secrets import Secret
@@ -53,10 +52,8 @@ def int_auth_a_p(message: Message) -> bytes:
     """
     plain = encode_payload_chain(message.encrypted)
     sk_len = GENERIC_HEADER_LEN + len(plain)
-    header = dataclasses.replace(message.header, next_payload=PayloadType.SK,
-                                 length=HEADER_LEN + sk_len)
     sk_header = bytes([first_type(message.encrypted), 0]) + sk_len.to_bytes(2, "big")
-    return header_bytes(header) + sk_header + plain
+    return pack_header(message.header, PayloadType.SK, HEADER_LEN + sk_len) + sk_header + plain
 
 
 def int_auth_step(prf_alg: int, sk_p: Secret, previous: bytes, a_p: bytes) -> bytes:
@@ -77,8 +74,8 @@ class IntAuth:
         value = int_auth_step(prf_alg, sk_p, self.i if message.is_request else self.r,
                               int_auth_a_p(message))
         if message.is_request:
-            return dataclasses.replace(self, i=value)
-        return dataclasses.replace(self, r=value)
+            return IntAuth(value, self.r)
+        return IntAuth(self.i, value)
 
     @property
     def used(self) -> bool:

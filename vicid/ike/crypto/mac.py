@@ -86,6 +86,15 @@ def mac(kind: str, key: bytes, data: bytes) -> bytes:
     raise ValueError(f"unknown MAC {kind}")
 
 
+def mac_function(kind: str) -> Callable[[bytes, bytes], bytes]:
+    """``mac(kind, ·, ·)`` with the kind resolved once (an unknown kind fails at the call, as
+    ``mac`` does)."""
+    hash_name = kind[5:] if kind.startswith("hmac-") else ""
+    if hash_name in _ONE_SHOT:
+        return lambda key, data: _stdlib_hmac.digest(key, data, hash_name)
+    return lambda key, data: mac(kind, key, data)
+
+
 def keyed_mac(kind: str, key: bytes) -> Callable[[bytes], bytes]:
     """``mac(kind, key, ·)`` for several messages under one key (prf+): for HMAC the padded
     key is hashed once and each message costs two hash copies (RFC 2104), about half of a

@@ -6,9 +6,9 @@ produces key material returns ``Secret``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from vicid.ike.crypto.mac import keyed_mac, mac
+from vicid.ike.crypto.mac import keyed_mac, mac_function
 from vicid.ike.crypto.transforms import prf_info
 from vicid.secrets import Secret
 
@@ -17,7 +17,14 @@ MAX_PRF_PLUS_BLOCKS = 255  # RFC 7296 §2.13: the counter is a single octet
 
 def prf(alg: int, key: bytes, data: bytes) -> bytes:
     """prf(K, S) of the negotiated PRF transform."""
-    return mac(prf_info(alg).mac, key, data)
+    fn = _PRF_FUNCTIONS.get(alg)
+    if fn is None:
+        fn = _PRF_FUNCTIONS[alg] = mac_function(prf_info(alg).mac)
+    return fn(key, data)
+
+
+# PRF ID -> mac(kind, ...) for its kind: a dozen prf() calls per handshake skip two lookups
+_PRF_FUNCTIONS: dict[int, Callable[[bytes, bytes], bytes]] = {}
 
 
 def prf_plus(alg: int, key: bytes, seed: bytes, length: int) -> bytes:

@@ -59,10 +59,20 @@ class TaskKind(Enum):
     CHILD_REKEY = auto()
 
 
+_SKIPPABLE = ("pre_process", "process", "post_process", "post_build")
+
+
 class Task:
     """Base class: override the hooks a task uses; the defaults pass."""
 
     kind: ClassVar[TaskKind]
+    # the hooks of _SKIPPABLE this class overrides: the task manager calls no default (each
+    # exchange offers every hook to a dozen tasks, most of which have nothing to do)
+    overrides: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.overrides = frozenset(h for h in _SKIPPABLE if getattr(cls, h) is not getattr(Task, h))
 
     def __init__(self, sa: IkeSa, initiator: bool) -> None:
         self.sa = sa

@@ -23,9 +23,7 @@ When the task recreates a CHILD_SA for a rekeying, the outbound SA of the new on
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from vicid.ike.child import ChildSa, ChildState, OutboundState
+from vicid.ike.child import ChildSa, ChildState, OutboundState, ts_text
 from vicid.ike.config import ChildConfig, Childless, IpsecMode, PeerConfig
 from vicid.ike.crypto.keymat import ChildSuite, derive_child_keys
 from vicid.ike.crypto.transforms import encr_info
@@ -64,7 +62,7 @@ def current_peer_cfg(sa) -> PeerConfig:
     """The loaded config this IKE_SA uses: a reload with an equal peer config only replaces
     the children, which charon merges into the same object the IKE_SA references."""
     cfg = sa.peer_cfg
-    return next((c for c in sa.ctx.peers() if c.name == cfg.name and c == cfg), cfg)
+    return next((c for c in sa.ctx.peers() if c is cfg or (c.name == cfg.name and c == cfg)), cfg)
 
 
 def is_transport(cfg: ChildConfig) -> bool:
@@ -366,7 +364,7 @@ class ChildCreate(Task):
         inbound = "" if child.outbound_state == OutboundState.INSTALLED else "inbound "
         sa.log("IKE", 0, f"{inbound}CHILD_SA {child.name}{{{child.uniqueid}}} established with SPIs "
                          f"{child.spi_in.hex()}_i {child.spi_out.hex()}_o and TS "
-                         f"{ts_list_str(child.my_ts)} === {ts_list_str(child.other_ts)}")
+                         f"{ts_text(child.my_ts)} === {ts_text(child.other_ts)}")
         sa.set_child_state(child, ChildState.INSTALLED)
         sa.add_child(child)
         self.established = True
@@ -488,7 +486,7 @@ class ChildCreateInitiator(ChildCreate):
     def _promote(self, proposals: list[Proposal]) -> list[Proposal] | None:
         front, back = [], []
         for p in proposals:
-            p = replace(p, spi=self.my_spi)
+            p = p.with_spi(self.my_spi)
             promoted = p.promote_transform(TransformType.KE, self.ke_method) if self.ke_method else p
             (front if promoted else back).append(promoted or p)
         return front + back if not self.ke_method or front else None
@@ -766,7 +764,7 @@ class ChildCreateResponder(ChildCreate):
         self.child = self._new_child(self.config)
         self.other_spi, self.my_spi = self.proposal.spi, sa.ctx.alloc_child_spi()
         self.child.spi_in = self.my_spi
-        self.proposal = replace(self.proposal, spi=self.my_spi)
+        self.proposal = self.proposal.with_spi(self.my_spi)
         result = self._narrow_and_check()
         if result != "ok":
             self._failure(msg.exchange)
