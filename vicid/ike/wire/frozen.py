@@ -23,8 +23,10 @@ def fast_init(cls: C) -> C:
     env: dict[str, Any] = {}
     args, body = [], []
     for i, f in enumerate(dataclasses.fields(cls)):
-        if f.default_factory is not dataclasses.MISSING:
-            raise TypeError(f"{cls.__name__}.{f.name}: fast_init does not take default factories")
+        if f.default_factory is not dataclasses.MISSING or f.kw_only:
+            raise TypeError(f"{cls.__name__}.{f.name}: fast_init takes neither default factories nor kw_only")
+        if not f.init and f.default is dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: fast_init needs a default for a field outside __init__")
         env[f"_set{i}"] = getattr(cls, f.name).__set__  # the slot's member descriptor
         if f.default is not dataclasses.MISSING:
             env[f"_default{i}"] = f.default
