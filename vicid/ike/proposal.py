@@ -193,7 +193,10 @@ class Proposal:
 
     def with_spi(self, spi: bytes) -> Proposal:
         """A copy with another SPI (``set_spi`` on a clone); the per-type index comes along."""
-        copy = Proposal(self.protocol, self.transforms, self.number, spi)
+        return self._views_to(Proposal(self.protocol, self.transforms, self.number, spi))
+
+    def _views_to(self, copy: Proposal) -> Proposal:
+        """Hand the per-type views computed so far to COPY (same transforms per type)."""
         for name in ("_by_type", "_types", "_wire_order"):
             if name in self.__dict__:
                 copy.__dict__[name] = self.__dict__[name]
@@ -208,9 +211,7 @@ class Proposal:
         found = self._by_type[ttype]
         if found == (Transform(ttype, alg), *(t for t in found if t.id != alg)):
             # already first of its type (the usual case): the per-type views stay the same
-            for name in ("_by_type", "_types", "_wire_order"):
-                if name in self.__dict__:
-                    promoted.__dict__[name] = self.__dict__[name]
+            return self._views_to(promoted)
         return promoted
 
     # --- selection -----------------------------------------------------------------------------
