@@ -117,3 +117,33 @@ def test_established_sa_is_not_half_open_when_deleted_later(pair):
     assert p.moon.manager.next_deadline() == 104.0  # the DELETE's retransmission, not 30 s
     p.moon.manager.handle_timer(104.0)
     assert [e.msg for e in of(p.moon.drain(), Log)].count("retransmit 1 of request with message ID 0") == 1
+
+
+def test_uniqueness_looks_only_at_sas_with_the_same_identities(monkeypatch):
+    """INITIAL_CONTACT makes moon look for duplicates of each new IKE_SA: it asks its identity
+    index, so a dozen established peers cost nothing, and the one duplicate is still found."""
+    from types import SimpleNamespace
+
+    from tests.exchange.helpers import child_cfg, peer_cfg
+    from vicid.ike.manager import IkeSaManager
+
+    moon_peer = peer_cfg("any", MOON, "%any", MOON_ID, "%any", "aes256gcm16-sha512-x25519", [child_cfg()])
+    moon = node("moon", MOON, [moon_peer], creds(), "moon")
+    compared: list = []
+    duplicate = IkeSaManager._duplicate
+    monkeypatch.setattr(IkeSaManager, "_duplicate",
+                        staticmethod(lambda dup, sa: compared.append(dup) or duplicate(dup, sa)))
+
+    def connect(ident: str, now: float) -> None:
+        peer = peer_cfg("c", CAROL, MOON, ident, MOON_ID, "aes256gcm16-sha512-x25519", [child_cfg()])
+        carol = node(ident, CAROL, [peer], creds(), ident)
+        carol.manager.initiate(peer, peer.children[0], ep(CAROL), ep(MOON), now)
+        run(SimpleNamespace(carol=carol, moon=moon), now)
+
+    for i in range(12):
+        connect(f"c{i}.example.org", float(i))
+    assert len(moon.manager.ike_sas()) == 12 and compared == []
+    old = next(sa for sa in moon.manager.ike_sas() if str(sa.other_id) == "c3.example.org")
+    connect("C3.example.org", 20.0)  # FQDNs compare case-insensitively: the same peer again
+    assert compared == [old] and old not in moon.manager.ike_sas()
+    assert len(moon.manager.ike_sas()) == 12

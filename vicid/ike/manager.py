@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, KeysView
 
 from vicid.creds.store import CredStore
-from vicid.identity import Identification, IdKind
+from vicid.identity import Identification, IdKind, iter_rdns
 from vicid.ike import fetch, jobs
 from vicid.ike.child import ChildSa
 from vicid.ike.config import AuthRule, ChildConfig, PeerConfig, UniquePolicy
@@ -351,7 +351,10 @@ class IkeSaManager:
         if policy == UniquePolicy.UNIQUE_NEVER or (policy == UniquePolicy.UNIQUE_NO and not force_replace):
             return False
         cancel = False
-        for dup in [d for d in self._sas.values() if d is not sa and self._duplicate(d, sa)]:
+        self._sync()  # the identity index, not a scan of every IKE_SA
+        bucket = self._index.contacts.get((_id_key(sa.my_id), _id_key(sa.other_id)), {})
+        dups = [d for d in bucket.values() if d is not sa and self._duplicate(d, sa)]
+        for dup in sorted(dups, key=lambda d: d.uniqueid):  # oldest first, as a scan of the table
             if force_replace:
                 dup.log("IKE", 1, f"destroying duplicate IKE_SA for peer '{sa.other_id}', "
                                   "received INITIAL_CONTACT")
@@ -729,9 +732,15 @@ def _cfg_key(peer: PeerConfig) -> tuple | None:
 
 
 def _id_key(ident: Identification) -> tuple:
-    """A key under which ``equals`` can only match equal keys (DNs compare RDN-aware: one bucket)."""
-    if ident.type in (IdKind.ID_ANY, IdKind.ID_DER_ASN1_DN):
+    """A key under which ``equals`` can only match equal keys. Equal DNs (``compare_dn``) have
+    the same length and the same RDN types in order, and values that agree up to ASCII case
+    before any NUL (PrintableString compares with strncasecmp): so many certificate identities
+    do not share one bucket."""
+    if ident.type == IdKind.ID_ANY:
         return (ident.type,)
+    if ident.type == IdKind.ID_DER_ASN1_DN:
+        return (ident.type, len(ident.data),
+                tuple((rdn.oid, rdn.value.partition(b"\0")[0].lower()) for rdn in iter_rdns(ident.data)))
     if ident.type in (IdKind.ID_FQDN, IdKind.ID_RFC822_ADDR):
         return (ident.type, ident.data.lower())
     return (ident.type, ident.data)
