@@ -7,6 +7,7 @@ Mirrors ``proposal.c`` (``proposal_create_from_string``, ``check_proposal``, ``s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -439,7 +440,16 @@ def check_proposal(protocol: ProtocolId, transforms: Iterable[Transform]) -> tup
 
 
 def parse_proposal(protocol: ProtocolId, text: str) -> Proposal:
-    """``proposal_create_from_string``: one dash-separated proposal; raises ProposalError."""
+    """``proposal_create_from_string``: one dash-separated proposal; raises ProposalError.
+
+    Proposals are immutable, so every connection that spells a proposal the same way shares one
+    object, and with it the per-type views built on first use (thousands of loaded connections
+    with one proposal would otherwise each build their own during their first handshake)."""
+    return _parse_proposal(protocol, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_proposal(protocol: ProtocolId, text: str) -> Proposal:
     entries: list[Transform] = []
     for token in _token_enumerator(text):
         found = lookup_token(token)
