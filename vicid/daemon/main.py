@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from vicid.daemon.run import Daemon, DaemonOptions
 
-    options = DaemonOptions(conf_path(args.conf), foreground=args.foreground, pid_file=args.pid_file)
+    options = DaemonOptions(conf_path(args.conf), foreground=args.foreground, pid_file=args.pid_file,
+                            tune_gc=True)
     try:
         daemon = Daemon(options)
     except SettingsError as exc:

@@ -16,6 +16,7 @@ from vicid import netdb
 from vicid.config.pools import PoolStore
 from vicid.config.store import ConnStore
 from vicid.creds.store import CredStore
+from vicid.daemon import gc_policy
 from vicid.daemon.engine import EngineRunner
 from vicid.ike.ke import KeRegistry
 from vicid.settings import Settings, SettingsError
@@ -40,6 +41,7 @@ class DaemonOptions:
     conf: str
     foreground: bool = True
     pid_file: str | None = None
+    tune_gc: bool = False  # the process is the daemon's own (not a test's): see gc_policy
 
 
 class Daemon:
@@ -121,6 +123,8 @@ class Daemon:
                 await nursery.start(self.server.serve, self.vici_uris(),
                                     self.settings.get(f"{NS}.user"), self.settings.get(f"{NS}.group"))
                 await self._start_engine(nursery)
+                if self.options.tune_gc:
+                    gc_policy.apply()
                 self._write_pid_file()  # the pid file appears once vicid answers
                 task_status.started()
         finally:
