@@ -8,7 +8,9 @@ from bench import handshake
 def test_in_memory_handshake_benchmark_runs(capsys):
     assert handshake.main(["--count", "3", "--no-charon"]) == 0
     out = capsys.readouterr().out
-    assert "classic  vicid in memory" in out and "pq       vicid in memory" in out
+    for name in ("classic ", "pq      "):
+        assert f"{name} vicid  one process" in out and f"{name} charon 6.1: not measured (--no-charon)" in out
+    assert out.count("per peer") == 3  # the header and both proposals
 
 
 def test_paired_engines_complete_every_handshake():

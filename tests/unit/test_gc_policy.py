@@ -28,3 +28,12 @@ def test_only_the_daemons_own_process_tunes_its_collector(monkeypatch):
     monkeypatch.setattr(run, "Daemon", daemon)
     assert main.main(["--foreground", "--conf", "/dev/null"]) == 1
     assert seen[0].tune_gc and not run.DaemonOptions("x").tune_gc
+
+
+def test_applied_gives_the_process_its_collector_back():
+    import gc
+
+    before = gc.get_threshold()
+    with gc_policy.applied():
+        assert gc.get_threshold() == gc_policy.THRESHOLDS and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

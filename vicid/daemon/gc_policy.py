@@ -13,6 +13,8 @@ interpreter's own rule (at most when the long-lived objects have grown by a quar
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 THRESHOLDS = (10_000, 20, 20)
 
@@ -22,3 +24,15 @@ def apply() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def applied() -> Iterator[None]:
+    """The policy for a while, then the process's own again (benchmarks inside other programs)."""
+    saved = gc.get_threshold()
+    apply()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
