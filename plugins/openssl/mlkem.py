@@ -60,15 +60,15 @@ class OpensslMlKem(KemKeyExchange):
             self._key = self._priv_cls.from_seed_bytes(derive_seed(self._seed, 64, f"mlkem{self.method}"))
         return self._key.public_key().public_bytes_raw()
 
-    def _check_encaps_key(self, ek: bytes) -> None:
-        check_encaps_key(self._params, ek)  # OpenSSL checks too; ours names the reason
-
     def _encapsulate(self, ek: bytes) -> tuple[bytes, bytes]:
         if self._seed is not None:
             raise KeSeedUnsupported("cryptography takes no randomness for ML-KEM encapsulation")
         try:
             secret, ct = self._pub_cls.from_public_bytes(ek).encapsulate()
         except ValueError:
+            # OpenSSL runs the FIPS 203 checks on import but says only "invalid key": ours
+            # runs on this rare path alone, to name the reason
+            check_encaps_key(self._params, ek)
             raise InvalidKeData(self.method, "OpenSSL rejected the encapsulation key") from None
         return ct, secret
 
