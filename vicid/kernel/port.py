@@ -6,7 +6,8 @@ send, new SA before the old one goes). The shell awaits each one through :func:`
 looks at the next effect, so a port never reorders. Ports report SA lifetime expiries and acquires
 for trap policies on their ``events`` channel; the shell feeds them to ``IkeSa.kernel_event``.
 
-This module is pure (no trio, socket, os or time) so the engine can import the event types.
+This module is pure (no trio, socket, os or time); the event types are the engine's inputs and live
+with it (:mod:`vicid.ike.kernel_events`).
 Two implementations exist, chosen like charon chooses its IPsec backend (:func:`select_kernel`):
 ``kernel-netlink`` (:mod:`vicid.kernel.xfrm`, the Linux XFRM layer) and ``kernel-libipsec``
 (:mod:`vicid.datapath.port`, ESP in userspace over a TUN device, always UDP-encapsulated).
@@ -30,7 +31,9 @@ from vicid.ike.effects import (
     IpAddress,
     UpdateChildSa,
 )
-from vicid.ike.ts import TrafficSelector
+from vicid.ike.kernel_events import KernelAcquire as KernelAcquire  # re-exported for the ports
+from vicid.ike.kernel_events import KernelEvent as KernelEvent
+from vicid.ike.kernel_events import KernelExpire as KernelExpire
 from vicid.ike.wire.enums import ProtocolId
 
 log = logging.getLogger("vicid.kernel")
@@ -40,36 +43,8 @@ LIBIPSEC = "kernel-libipsec"
 BACKENDS = (NETLINK, LIBIPSEC)
 
 
-# --- events the ports send to the engine --------------------------------------------------------
+# --- events the ports send to the engine: defined with the engine, which takes them --------
 
-@dataclass(frozen=True)
-class KernelExpire:
-    """A soft (rekey) or hard (delete) lifetime of one installed SA ran out.
-
-    After a hard expire the SA is already gone from the backend, as with XFRM.
-    """
-
-    spi: int
-    hard: bool
-    protocol: int = ProtocolId.ESP
-    dst: IpAddress | None = None
-    reqid: int = 0
-
-
-@dataclass(frozen=True)
-class KernelAcquire:
-    """Traffic hit a trap (or SA-less IPsec) policy: the engine should negotiate ``reqid``.
-
-    ``src_ts``/``dst_ts`` narrow to the packet that triggered it (host selectors) where the
-    backend knows it, as charon passes them on for TS narrowing; else they are None.
-    """
-
-    reqid: int
-    src_ts: TrafficSelector | None = None
-    dst_ts: TrafficSelector | None = None
-
-
-KernelEvent = KernelExpire | KernelAcquire
 
 
 @dataclass(frozen=True)
