@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from vicid import log as vlog
-from vicid.ike import context
+from vicid.ike.log_mirror import stdlib_log, stdlib_logs
 
 
 @pytest.fixture
@@ -29,15 +29,15 @@ def test_logger_levels_follow_the_most_verbose_handler(restore_levels):
     vlog.apply_levels([file, silent, vici])
     assert logging.getLogger("vicid.ike").level == logging.WARNING
     assert logging.getLogger("vicid.config").level == logging.DEBUG
-    assert not context.stdlib_logs("IKE", 1) and context.stdlib_logs("IKE", 0) and context.stdlib_logs("CFG", 2)
+    assert not stdlib_logs("IKE", 1) and stdlib_logs("IKE", 0) and stdlib_logs("CFG", 2)
     listening.append("client")  # a vici client registered for `log`: level 1 everywhere
     vlog.apply_levels([file, silent, vici])
     assert logging.getLogger("vicid.ike").level == logging.INFO
-    assert context.stdlib_logs("IKE", 1) and not context.stdlib_logs("IKE", 2)
+    assert stdlib_logs("IKE", 1) and not stdlib_logs("IKE", 2)
     vlog.apply_levels([vlog.CharonHandler(vlog.LoggerOptions(default=-1), io.StringIO())])
-    assert not context.stdlib_logs("IKE", 0)
+    assert not stdlib_logs("IKE", 0)
     vlog.apply_levels([logging.NullHandler()])  # a handler of unknown kind takes everything
-    assert context.stdlib_logs("ENC", 4)
+    assert stdlib_logs("ENC", 4)
 
 
 def test_written_lines_are_unchanged(restore_levels):
@@ -47,9 +47,9 @@ def test_written_lines_are_unchanged(restore_levels):
     root.addHandler(handler)
     try:
         vlog.apply_levels([handler])
-        context.stdlib_log("IKE", 1, "control line", ("net", 1))
-        context.stdlib_log("IKE", 2, "detail line", ("net", 1))
-        context.stdlib_log("ENC", 0, "encoder line", ("net", 1))
+        stdlib_log("IKE", 1, "control line", ("net", 1))
+        stdlib_log("IKE", 2, "detail line", ("net", 1))
+        stdlib_log("ENC", 0, "encoder line", ("net", 1))
     finally:
         root.removeHandler(handler)
     assert stream.getvalue() == "00[IKE] control line\n"

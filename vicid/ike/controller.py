@@ -13,7 +13,8 @@ from __future__ import annotations
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.context import EngineContext
 from vicid.ike.effects import Completed
-from vicid.ike.sa import IkeSa, IkeState, Listener
+from vicid.ike.sa import IkeSa, Listener
+from vicid.ike.sa_state import IkeState
 
 
 class RequestListener(Listener):

@@ -23,15 +23,19 @@ from vicid.identity import Identification, IdKind, iter_rdns
 from vicid.ike import fetch, jobs
 from vicid.ike.child import ChildSa
 from vicid.ike.config import AuthRule, ChildConfig, PeerConfig, UniquePolicy
-from vicid.ike.context import EngineContext, stdlib_log
+from vicid.ike.context import EngineContext
 from vicid.ike.controller import InitiateListener, TerminateChildListener, TerminateIkeListener
 from vicid.ike.cookies import CookieJar, CookiePolicy
 from vicid.ike.effects import Alert, Completed, Effect, Endpoint, IkeSaView, SendDatagram
 from vicid.ike.errors import IkeProtocolError, InvalidSyntax
 from vicid.ike.ke import KeRegistry
+from vicid.ike.kernel_events import KernelAcquire, KernelExpire
+from vicid.ike.log_mirror import stdlib_log
 from vicid.ike.rng import Rng
-from vicid.ike.sa import IkeSa, IkeState
+from vicid.ike.sa import IkeSa
+from vicid.ike.sa_state import IkeState
 from vicid.ike.settings import EngineSettings
+from vicid.ike.task_manager import TaskManager
 from vicid.ike.tasks.base import Status, TaskKind
 from vicid.ike.traps import TrapTable
 from vicid.ike.traps import endpoint_of as _endpoint
@@ -41,7 +45,6 @@ from vicid.ike.wire.header import IKEV2_MAJOR, ZERO_SPI, IkeHeader, decode_heade
 from vicid.ike.wire.message import Message, decode_message, encode_message, validate
 from vicid.ike.wire.natt import IKE_PORT, NATT_KEEPALIVE, NON_ESP_MARKER, add_non_esp_marker
 from vicid.ike.wire.notify import NotifyPayload
-from vicid.kernel.port import KernelAcquire, KernelExpire
 
 log = logging.getLogger("vicid.ike.manager")
 E = ExchangeType
@@ -67,6 +70,7 @@ class IkeSaManager:
         self.ctx.check_uniqueness = self._check_uniqueness
         self.ctx.register_sa = self._register_new
         self.ctx.new_initiator = self._new_initiator
+        self.ctx.new_task_manager = TaskManager
         self.ctx.install_trap = self.install_trap
         self.traps = TrapTable(self.ctx)
         self._now = 0.0
@@ -487,7 +491,7 @@ class IkeSaManager:
         if isinstance(job, jobs.DeleteChildJob):
             owner = self._child_by_id(job.child_uniqueid)
             if owner is not None:
-                from vicid.ike.tasks.child_rekey import destroy_and_reestablish
+                from vicid.ike.tasks.child_conclude import destroy_and_reestablish
 
                 owner[0].now = now
                 destroy_and_reestablish(owner[0], owner[1], updown=False, action=False)

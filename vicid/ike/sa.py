@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import Enum, auto
 from functools import lru_cache
 from ipaddress import ip_address
 
 from vicid.identity import Identification
-from vicid.ike.authenticators.info import AuthRounds
+from vicid.ike.auth_info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.config import ChildConfig, Fragmentation, PeerConfig
-from vicid.ike.context import LOG_TARGETS, EngineContext, log_target, stdlib_record
+from vicid.ike.context import EngineContext
 from vicid.ike.effects import (
     Alert,
     ChildRekey,
@@ -40,57 +39,15 @@ from vicid.ike.effects import (
     UpdateChildSa,
 )
 from vicid.ike.ike_keymat import IkeKeymat
+from vicid.ike.log_mirror import LOG_TARGETS, log_target, stdlib_record
 from vicid.ike.proposal import Proposal
-from vicid.ike.tasks.base import Status, TaskKind
+from vicid.ike.sa_state import Cond, Ext, IkeState
+from vicid.ike.task_types import Status, TaskKind
 from vicid.ike.wire.enums import IntegAlg, KeMethod, PrfAlg, TransformType, encr_name
 from vicid.ike.wire.fragments import fragment
 from vicid.ike.wire.message import Message
 from vicid.ike.wire.natt import IKE_PORT, add_non_esp_marker, needs_non_esp_marker
 from vicid.ike.wire.sk import protect
-
-
-class IkeState(Enum):
-    CREATED = "CREATED"
-    CONNECTING = "CONNECTING"
-    ESTABLISHED = "ESTABLISHED"
-    PASSIVE = "PASSIVE"
-    REKEYING = "REKEYING"
-    REKEYED = "REKEYED"
-    DELETING = "DELETING"
-    DESTROYING = "DESTROYING"
-
-
-class Ext(Enum):
-    """Extensions the peer supports (charon ``ike_extension_t``)."""
-
-    __hash__ = object.__hash__  # members are singletons: Enum's name hash costs a Python call per set lookup
-
-    NATT = auto()
-    MOBIKE = auto()
-    FRAGMENTATION = auto()
-    SIGNATURE_AUTH = auto()
-    MULTIPLE_AUTH = auto()
-    EAP_ONLY_AUTHENTICATION = auto()
-    INTERMEDIATE = auto()
-    CHILDLESS = auto()
-    REDIRECTION = auto()
-    PPK = auto()
-    MESSAGE_ID_SYNC = auto()
-    STRONGSWAN = auto()
-
-
-class Cond(Enum):
-    """IKE_SA conditions (charon ``ike_condition_t``)."""
-
-    __hash__ = object.__hash__  # members are singletons: Enum's name hash costs a Python call per set lookup
-
-    NAT_HERE = auto()
-    NAT_THERE = auto()
-    NAT_FAKE = auto()
-    AUTHENTICATED = auto()
-    ORIGINAL_INITIATOR = auto()
-    REDIRECTED = auto()
-    REAUTHENTICATING = auto()
 
 
 class Listener:
@@ -129,9 +86,6 @@ class IkeSa:
     def __init__(self, ctx: EngineContext, *, initiator: bool, spi_i: bytes, spi_r: bytes,
                  my_host: Endpoint, other_host: Endpoint, peer_cfg: PeerConfig | None = None,
                  ike_cfg: PeerConfig | None = None, now: float = 0.0) -> None:
-        from vicid.ike.task_manager import TaskManager
-        from vicid.ike.tasks.factory import passive_tasks
-
         self.ctx = ctx
         self.uniqueid = ctx.ike_uniqueid()
         self.initiator = initiator
@@ -155,7 +109,7 @@ class IkeSa:
         self.my_vips: list[IpAddress] = []  # virtual IPs we got (ike_config), installed
         self.other_vips: list[IpAddress] = []  # virtual IPs we assigned to the peer (leases)
         self.config_attributes: list[tuple[int, bytes]] = []  # other attributes we received
-        self.tm = TaskManager(self, passive_tasks)
+        self.tm = ctx.new_task_manager(self)  # a TaskManager: the manager hands its class down
         self.destroyed = False
         self.inbound_at = now  # last authenticated message from the peer (DPD)
         self.esp_inbound_at = -math.inf  # last inbound ESP on a CHILD_SA, as the backend told us
@@ -374,14 +328,12 @@ class IkeSa:
 
     def reset(self) -> None:
         """``ike_sa->reset(FALSE)``: retry IKE_SA_INIT with the same SPIi, new keys, MID 0."""
-        from vicid.ike.tasks.factory import queue_ike
-
         if self.initiator:
             self.spi_r = bytes(8)
         self.set_state(IkeState.CREATED)
         self.keymat = IkeKeymat(self.ctx.rng, self.initiator)
         self.tm.reset(0, 0)
-        queue_ike(self)
+        self.tm.queue_ike()
 
     # --- virtual IPs --------------------------------------------------------------------------
     def other_eap_id(self) -> Identification:
@@ -470,25 +422,21 @@ class IkeSa:
     def initiate(self, child_cfg: ChildConfig | None, now: float, reqid: int = 0) -> Status:
         """``ike_sa->initiate()``: queue IKE_SA setup (if new) and the CHILD_SA, then start;
         ``reqid`` is a trap's, for a CHILD_SA set up on an acquire."""
-        from vicid.ike.tasks.factory import queue_child, queue_ike
-
         self.now = now
         if self.state == IkeState.CREATED:
             self.set_condition(Cond.ORIGINAL_INITIATOR, True)
-            queue_ike(self)
+            self.tm.queue_ike()
         if child_cfg is not None:
-            queue_child(self, child_cfg, reqid)
+            self.tm.queue_child(child_cfg, reqid)
         return self.tm.initiate()
 
     def delete(self, now: float, force: bool = False) -> Status:
         """``ike_sa->delete()``: an INFORMATIONAL DELETE if established, else destroy."""
-        from vicid.ike.tasks.factory import queue_ike_delete
-
         self.now = now
         status = Status.DESTROY_ME
         if self.state in (IkeState.ESTABLISHED, IkeState.REKEYING, IkeState.REKEYED):
             if not self.tm.has(self.tm.queued, TaskKind.IKE_DELETE):
-                queue_ike_delete(self)
+                self.tm.queue_ike_delete()
             status = self.tm.initiate()
         elif self.state == IkeState.CREATED:
             self.log("IKE", 1, "deleting unestablished IKE_SA")
@@ -502,10 +450,8 @@ class IkeSa:
         return status
 
     def delete_child(self, child: ChildSa, now: float) -> Status:
-        from vicid.ike.tasks.factory import queue_child_delete
-
         self.now = now
-        queue_child_delete(self, child)
+        self.tm.queue_child_delete(child)
         return self.tm.initiate()
 
     def handle_timer(self, now: float) -> Status:
@@ -588,10 +534,8 @@ class IkeSa:
                 return Status.SUCCESS
             if not delay or diff >= delay:
                 self.log("IKE", 1, "sending DPD request")
-                from vicid.ike.tasks.ike_dpd import IkeDpd
-
                 if not self.tm.has(self.tm.queued, TaskKind.IKE_DPD):
-                    self.tm.queue(IkeDpd(self, True))
+                    self.tm.queue_dpd()
                 queued, diff = True, 0.0
         if delay:
             self.timers.dpd = now + delay - diff
@@ -658,20 +602,16 @@ class IkeSa:
     # --- rekeying and reauthentication --------------------------------------------------------
     def rekey(self, now: float) -> Status:
         """``ike_sa->rekey``: queue an IKE_REKEY task and start it."""
-        from vicid.ike.tasks.ike_rekey import IkeRekeyInitiator
-
         self.now = now
         if self.state == IkeState.PASSIVE or self.has(Cond.REAUTHENTICATING):
             return Status.SUCCESS
         if not self.tm.has(self.tm.queued, TaskKind.IKE_REKEY):
-            self.tm.queue(IkeRekeyInitiator(self))
+            self.tm.queue_ike_rekey()
         return self.tm.initiate()
 
     def reauth(self, now: float) -> Status:
         """``ike_sa->reauth`` with make-before-break (charon's default since 5.9/6.0): a new
         IKE_SA with all CHILD_SAs; once it is up, this one is deleted."""
-        from vicid.ike.tasks.ike_reauth_complete import IkeReauthComplete
-
         self.now = now
         if self.state == IkeState.PASSIVE or self.peer_cfg is None:
             return Status.SUCCESS
@@ -692,18 +632,16 @@ class IkeSa:
             self.tm.queued.remove(task)
             task.adopt(new)
             new.tm.queue(task)
-        new.tm.queue(IkeReauthComplete(new, self.uniqueid))
+        new.tm.queue_ike_reauth_complete(self.uniqueid)
         new.initiate_later()
         return Status.SUCCESS
 
     def rekey_child(self, protocol: int, spi: bytes, now: float) -> Status:
         """``rekey_child_sa``: queue a CHILD_REKEY for the SA with that inbound SPI."""
-        from vicid.ike.tasks.child_rekey import ChildRekeyInitiator
-
         self.now = now
         if self.state == IkeState.PASSIVE:
             return Status.SUCCESS
-        self.tm.queue(ChildRekeyInitiator(self, protocol, spi))
+        self.tm.queue_child_rekey(protocol, spi)
         return self.tm.initiate()
 
     def spawn(self, initiator: bool) -> IkeSa:
@@ -739,11 +677,7 @@ class IkeSa:
 
     def queue_recreated(self, old: ChildSa) -> None:
         """A CHILD_CREATE that recreates ``old`` (same selectors and reqid) on this IKE_SA."""
-        from vicid.ike.tasks.child_create import ChildCreateInitiator
-
-        task = ChildCreateInitiator(self, old.config)
-        task.recreate(old, rekey=False)
-        self.tm.queue(task)
+        self.tm.queue_child_recreate(old)
 
     def recreate_child(self, child: ChildSa, initiate: bool = True) -> None:
         """close_action/hard expire: set the CHILD_SA up again on this IKE_SA."""

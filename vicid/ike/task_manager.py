@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vicid.ike.child import ChildSa
+from vicid.ike.config import ChildConfig
 from vicid.ike.crypto.cipher import IntegrityError
 from vicid.ike.effects import Endpoint
 from vicid.ike.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
@@ -25,6 +27,7 @@ from vicid.ike.fetch import FetchNeeded, FetchState, Parked, busy, park
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, exchange_name, notify_name
 from vicid.ike.msg_log import describe
 from vicid.ike.retransmit import GIVE_UP, retransmit_timeout
+from vicid.ike.sa_state import IkeState
 from vicid.ike.tasks.base import (
     ESTABLISHED_ORDER,
     INIT_BUNDLE,
@@ -34,6 +37,23 @@ from vicid.ike.tasks.base import (
     Task,
     TaskKind,
 )
+from vicid.ike.tasks.child_create import ChildCreateInitiator
+from vicid.ike.tasks.child_delete import ChildDeleteInitiator
+from vicid.ike.tasks.child_rekey import ChildRekeyInitiator
+from vicid.ike.tasks.factory import passive_tasks
+from vicid.ike.tasks.ike_auth import IkeAuthInitiator
+from vicid.ike.tasks.ike_cert_post import IkeCertPost
+from vicid.ike.tasks.ike_cert_pre import IkeCertPre
+from vicid.ike.tasks.ike_config import IkeConfigInitiator
+from vicid.ike.tasks.ike_delete import IkeDelete
+from vicid.ike.tasks.ike_dpd import IkeDpd
+from vicid.ike.tasks.ike_establish import IkeEstablish
+from vicid.ike.tasks.ike_init import IkeInitInitiator
+from vicid.ike.tasks.ike_mobike import IkeMobike
+from vicid.ike.tasks.ike_natd import IkeNatd
+from vicid.ike.tasks.ike_reauth_complete import IkeReauthComplete
+from vicid.ike.tasks.ike_rekey import IkeRekeyInitiator
+from vicid.ike.tasks.ike_vendor import IkeVendor
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import ExchangeType, NotifyType
 from vicid.ike.wire.fragments import Reassembler, whole_length
@@ -81,7 +101,7 @@ _COLLIDING = (TaskKind.IKE_REKEY, TaskKind.IKE_DELETE, TaskKind.CHILD_REKEY)
 class TaskManager:
     """The exchanges of one IKE_SA; every method returns SUCCESS or DESTROY_ME for the SA."""
 
-    def __init__(self, sa: IkeSa, passive_factory: PassiveFactory) -> None:
+    def __init__(self, sa: IkeSa, passive_factory: PassiveFactory = passive_tasks) -> None:
         self.sa = sa
         self.queued: list[Task] = []
         self.active: list[Task] = []
@@ -95,6 +115,48 @@ class TaskManager:
     # --- queues ---------------------------------------------------------------------------
     def queue(self, task: Task) -> None:
         self.queued.append(task)
+
+    def queue_ike(self) -> None:
+        """``queue_ike()``: the tasks that set up the IKE_SA, unless already queued."""
+        sa = self.sa
+        for task in (IkeVendor(sa, True), IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True),
+                     IkeAuthInitiator(sa), IkeCertPost(sa, True), IkeConfigInitiator(sa), IkeMobike(sa, True),
+                     IkeEstablish(sa, True)):
+            if not self.has(self.queued, task.kind):
+                self.queue(task)
+
+    def queue_child(self, config: ChildConfig, reqid: int = 0) -> None:
+        """``queue_child()``: a CHILD_SA to set up; ``reqid`` is a trap's, referenced once more."""
+        task = ChildCreateInitiator(self.sa, config)
+        if reqid:
+            task.reqid = reqid
+            self.sa.ctx.reqids.ref(reqid)
+        self.queue(task)
+
+    def queue_child_recreate(self, old: ChildSa) -> None:
+        """A CHILD_SA that recreates ``old`` (same selectors and reqid) on this IKE_SA."""
+        task = ChildCreateInitiator(self.sa, old.config)
+        task.recreate(old, rekey=False)
+        self.queue(task)
+
+    def queue_child_rekey(self, protocol: int, spi: bytes) -> None:
+        self.queue(ChildRekeyInitiator(self.sa, protocol, spi))
+
+    def queue_child_delete(self, child: ChildSa) -> None:
+        self.queue(ChildDeleteInitiator(self.sa, child))
+
+    def queue_ike_rekey(self) -> None:
+        self.queue(IkeRekeyInitiator(self.sa))
+
+    def queue_ike_reauth_complete(self, old_uniqueid: int) -> None:
+        """Delete the reauthenticated IKE_SA ``old_uniqueid`` once this one is up."""
+        self.queue(IkeReauthComplete(self.sa, old_uniqueid))
+
+    def queue_ike_delete(self) -> None:
+        self.queue(IkeDelete(self.sa, True))
+
+    def queue_dpd(self) -> None:
+        self.queue(IkeDpd(self.sa, True))
 
     def has(self, queue: list[Task], kind: TaskKind) -> bool:
         for t in queue:
@@ -173,8 +235,6 @@ class TaskManager:
                 return -1
             return next((REINITIATE_EXCHANGE[t.kind] for t in self.active
                          if t.kind in REINITIATE_EXCHANGE), EXCHANGE_UNDEFINED)
-        from vicid.ike.sa import IkeState
-
         state = self.sa.state
         if state == IkeState.CREATED:
             return self._activate_init_bundle()
@@ -225,8 +285,6 @@ class TaskManager:
         return self._send_request(msg)
 
     def _build_request(self, msg: OutMessage) -> Status:
-        from vicid.ike.sa import IkeState
-
         for task in list(self.active):
             status = task.build(msg)
             if status is Status.SUCCESS:
@@ -421,8 +479,6 @@ class TaskManager:
             self.responding.hash = sha1(raw)
 
     def _undecryptable(self, clear: Message, exc: DecodeError) -> Status:
-        from vicid.ike.sa import IkeState
-
         reason = "bad_icv" if isinstance(exc, IntegrityError) else "undecodable"
         self.sa.alert("parse-error-body")
         self.sa.log("IKE", 1, f"{exchange_name(clear.exchange_type)} "
@@ -448,8 +504,6 @@ class TaskManager:
         self._notify_response(message, NotifyType.INVALID_SYNTAX, b"", src, dst)
         if message.exchange_type == E.IKE_SA_INIT:
             return Status.DESTROY_ME
-        from vicid.ike.sa import IkeState
-
         if self.sa.state not in (IkeState.CONNECTING, IkeState.REKEYED, IkeState.CREATED):
             self.sa.ike_updown(False)
         return Status.DESTROY_ME
@@ -500,8 +554,6 @@ class TaskManager:
         return status
 
     def _reject_request(self, msg: InMessage) -> bool:
-        from vicid.ike.sa import IkeState
-
         state, exchange = self.sa.state, msg.exchange
         reject = {E.IKE_SA_INIT: state != IkeState.CREATED,
                   E.IKE_INTERMEDIATE: state != IkeState.CONNECTING or not self.has(

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from vicid.ike.config import ChildConfig, IpsecMode, PeerConfig
-from vicid.ike.context import EngineContext, stdlib_log
+from vicid.ike.context import EngineContext
 from vicid.ike.effects import DeletePolicy, Direction, Endpoint, InstallPolicy
+from vicid.ike.log_mirror import stdlib_log
 from vicid.ike.ts import select_ts
 
 

@@ -19,7 +19,7 @@ from vicid.creds.store import Authority, Certificate, CertType, X509Flag
 from vicid.creds.trust import Validation, verify_chain
 from vicid.daemon.fetch import http_fetch
 from vicid.identity import Identification
-from vicid.ike.authenticators.info import _validation_problem
+from vicid.ike.auth_info import _validation_problem
 
 URI = "http://ocsp.example.org/"
 CAROL = Identification.from_string("carol.example.org")

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
+from vicid.ike.auth_info import AuthInfo, AuthRounds, complies
 from vicid.ike.authenticators.base import AuthContext, Authenticator, Result
-from vicid.ike.authenticators.info import AuthInfo, AuthRounds, complies
 from vicid.ike.config import AuthClass, AuthRule
 from vicid.ike.messages import InMessage
 from vicid.ike.wire.enums import AuthMethod, PayloadType

@@ -9,7 +9,7 @@ from enum import Enum, auto
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vicid.ike.authenticators.info import AuthInfo
+    from vicid.ike.auth_info import AuthInfo
     from vicid.ike.messages import InMessage, OutMessage
     from vicid.ike.sa import IkeSa
 

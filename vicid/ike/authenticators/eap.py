@@ -15,6 +15,7 @@ import hmac
 from typing import TYPE_CHECKING
 
 from vicid.identity import Identification, IdKind
+from vicid.ike.auth_info import eap_type_name
 from vicid.ike.authenticators.base import Authenticator, Result
 from vicid.ike.authenticators.eap_methods import (
     CODE_NAMES,
@@ -35,7 +36,6 @@ from vicid.ike.authenticators.eap_methods import (
     nak,
 )
 from vicid.ike.authenticators.eap_tls import TlsMethod
-from vicid.ike.authenticators.info import eap_type_name
 from vicid.ike.authenticators.mschapv2 import MsChapV2Method
 from vicid.ike.config import AUTH_CLASS_NAMES, AuthClass, AuthRule
 from vicid.ike.crypto.auth import psk_auth

@@ -16,6 +16,7 @@ from vicid.ike.authenticators.base import Authenticator, Result
 from vicid.ike.config import AuthClass, AuthRule
 from vicid.ike.crypto import signature as sig
 from vicid.ike.messages import InMessage, OutMessage
+from vicid.ike.sa_state import Ext
 from vicid.ike.wire.enums import AuthMethod, PayloadType
 from vicid.ike.wire.payloads import AuthPayload
 
@@ -58,7 +59,7 @@ class PubkeyBuilder(Authenticator):
         self.info.subject_cert, self.info.im_certs = local.cert, list(local.im_certs)
         sa.auth.sent_cert, sa.auth.sent_im = local.cert, list(local.im_certs)
         self.info.auth_class = AuthClass.PUBKEY
-        if sa.supports(_signature_auth()):
+        if sa.supports(Ext.SIGNATURE_AUTH):
             return self._sign_rfc7427(msg, local.key)
         return self._sign_classic(msg, local.key)
 
@@ -110,12 +111,6 @@ class PubkeyBuilder(Authenticator):
         sa.log("IKE", 1, f"authentication of '{sa.my_id}' (myself) with "
                          f"{sig.AUTH_METHOD_NAMES[method]} successful")
         return Result.SUCCESS
-
-
-def _signature_auth():
-    from vicid.ike.sa import Ext
-
-    return Ext.SIGNATURE_AUTH
 
 
 class PubkeyVerifier(Authenticator):

@@ -39,9 +39,10 @@ from vicid.ike.errors import (
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal
-from vicid.ike.sa import Cond, Ext, IkeState
+from vicid.ike.sa_state import Cond, Ext, IkeState
 from vicid.ike.tasks import common
 from vicid.ike.tasks.base import Status, Task, TaskKind
+from vicid.ike.tasks.child_delete import ChildDeleteInitiator
 from vicid.ike.tasks.ike_config import any_address
 from vicid.ike.tasks.ike_init import KeRound, key_rounds
 from vicid.ike.ts import TrafficSelector, select_ts, ts_list_str
@@ -667,8 +668,6 @@ class ChildCreateInitiator(ChildCreate):
             self.delete_spi = self.my_spi
             return Status.NEED_MORE
         if self.my_spi and msg.exchange == E.IKE_AUTH:
-            from vicid.ike.tasks.child_delete import ChildDeleteInitiator
-
             self.sa.tm.queue(ChildDeleteInitiator.for_spi(self.sa, self.proposal, self.my_spi))
         return Status.SUCCESS
 

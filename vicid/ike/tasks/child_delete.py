@@ -18,13 +18,7 @@ from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.messages import InMessage, OutMessage
 from vicid.ike.proposal import Proposal
 from vicid.ike.tasks.base import Status, Task, TaskKind
-from vicid.ike.tasks.child_rekey import (
-    ChildRekeyInitiator,
-    Collision,
-    conclude_linked,
-    destroy_and_reestablish,
-    destroy_rekeyed,
-)
+from vicid.ike.tasks.child_conclude import Collision, conclude_linked, destroy_and_reestablish, destroy_rekeyed
 from vicid.ike.ts import ts_list_str
 from vicid.ike.wire.enums import PayloadType, ProtocolId
 from vicid.ike.wire.payloads import DeletePayload
@@ -128,8 +122,8 @@ class ChildDelete(Task):
     def _rekey_collision(self, child: ChildSa | None, spi: bytes) -> Collision:
         """``possible_rekey_collision``: tell the first active CHILD_REKEY about the DELETE."""
         for task in self.sa.tm.active:
-            if isinstance(task, ChildRekeyInitiator):
-                return task.handle_delete(child, spi)
+            if task.kind is TaskKind.CHILD_REKEY:  # only a ChildRekeyInitiator is ever active
+                return task.handle_delete(child, spi)  # type: ignore[attr-defined]
         return Collision.NONE
 
     def _collect(self, msg: InMessage) -> None:

@@ -20,29 +20,24 @@ winner. A peer that already sent an IKE_FOLLOWUP_KE answers TEMPORARY_FAILURE.
 from __future__ import annotations
 
 from enum import Enum, auto
-from typing import TYPE_CHECKING
 
 from vicid.ike.child import ChildSa, ChildState, OutboundState
 from vicid.ike.errors import IkeProtocolError
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage
 from vicid.ike.tasks.base import Status, Task, TaskKind
+from vicid.ike.tasks.child_conclude import (
+    Collision,
+    child_name,
+    conclude_rekeying,
+    destroy_and_reestablish,
+    destroy_rekeyed,
+)
 from vicid.ike.tasks.child_create import RETRY_INTERVAL, RETRY_JITTER, ChildCreateInitiator, ChildCreateResponder
-from vicid.ike.ts import ts_list_str
+from vicid.ike.tasks.child_delete import ChildDeleteInitiator
 from vicid.ike.wire.enums import ExchangeType, NotifyType, ProtocolId
 from vicid.ike.wire.payloads import DeletePayload
 
-if TYPE_CHECKING:
-    from vicid.ike.sa import IkeSa
-
 E, N = ExchangeType, NotifyType
-
-
-class Collision(Enum):
-    """``child_rekey_collision_t``: how a received DELETE relates to an active rekeying."""
-
-    NONE = auto()
-    OLD = auto()  # the DELETE names the SA we are rekeying
-    PEER = auto()  # the DELETE names the replacement the peer created in a collision
 
 
 class Flag(Enum):
@@ -51,69 +46,6 @@ class Flag(Enum):
     OTHER_DELETED = auto()  # the peer deleted its own replacement of a collision
     OLD_SA_DELETED = auto()  # the peer deleted the SA we rekey
     REPLACEMENT_DELETED = auto()  # the peer deleted the winning replacement
-
-
-def _name(child: ChildSa) -> str:
-    return f"{child.name}{{{child.uniqueid}}}"
-
-
-def conclude_rekeying(sa: IkeSa, old: ChildSa, new: ChildSa) -> None:
-    """``child_rekey_conclude_rekeying``: outbound traffic moves to the new SA, then the
-    ``child-rekey`` event."""
-    for effect in new.install_outbound():
-        sa.ctx.emit(effect)
-    sa.log("IKE", 0, f"outbound CHILD_SA {_name(new)} established with SPIs {new.spis_text} and TS "
-                     f"{ts_list_str(new.my_ts)} === {ts_list_str(new.other_ts)}")
-    for effect in old.remove_outbound():
-        sa.ctx.emit(effect)
-    sa.log("IKE", 0, f"rekeyed CHILD_SA {_name(old)} with SPIs {old.spis_text} with {_name(new)} "
-                     f"with SPIs {new.spis_text}")
-    sa.child_rekey(old, new)
-
-
-def conclude_linked(sa: IkeSa, old: ChildSa) -> None:
-    """Conclude a passive rekeying via the link between old and new SA (``child_delete.c``)."""
-    new = old.rekey_sa
-    old.rekey_sa = None
-    if new is not None:
-        new.rekey_sa = None
-        conclude_rekeying(sa, old, new)
-
-
-def destroy_and_reestablish(sa: IkeSa, child: ChildSa, *, updown: bool = True, action: bool = True,
-                            forced: int = 0) -> None:
-    """``destroy_and_reestablish_internal``: DELETED, down event, close_action, destroyed."""
-    from vicid.ike.config import Action
-
-    sa.set_child_state(child, ChildState.DELETED)
-    if updown:
-        sa.child_updown(child, False)
-    sa.log("IKE", 1, f"CHILD_SA {_name(child)} closed")
-    what = forced or child.config.close_action
-    if action and what & Action.TRAP:
-        sa.install_trap(child.config)
-    if action and what & Action.START:
-        sa.recreate_child(child)
-    sa.destroy_child(child)
-
-
-def destroy_rekeyed(sa: IkeSa, child: ChildSa) -> None:
-    """``child_delete_destroy_rekeyed``: the old inbound SA lingers ``delete_rekeyed_delay``
-    seconds for packets still in flight."""
-    for effect in child.remove_outbound():
-        sa.ctx.emit(effect)
-    sa.set_child_state(child, ChildState.DELETED)
-    delay = sa.ctx.settings.delete_rekeyed_delay
-    expire = child.expire_at
-    if delay and (expire is None or sa.now + delay < expire):
-        sa.log("IKE", 1, f"delay closing of inbound CHILD_SA {_name(child)} for {delay}s")
-        sa.schedule_child_destroy(child, delay)
-    elif expire is not None and sa.now < expire:
-        sa.log("IKE", 1, f"let rekeyed inbound CHILD_SA {_name(child)} expire naturally in "
-                         f"{int(expire - sa.now)}s")
-        sa.schedule_child_destroy(child, expire - sa.now)
-    else:
-        destroy_and_reestablish(sa, child, updown=False, action=False)
 
 
 class ChildRekeyInitiator(Task):
@@ -263,13 +195,13 @@ class ChildRekeyInitiator(Task):
         won, to_delete, winning = self._handle_collision(multi_ke=False)
         assert to_delete is not None
         if Flag.REPLACEMENT_DELETED in self.flags and winning is not None:
-            sa.log("IKE", 1, f"peer meanwhile sent a delete for CHILD_SA {_name(winning)} with SPIs "
+            sa.log("IKE", 1, f"peer meanwhile sent a delete for CHILD_SA {child_name(winning)} with SPIs "
                              f"{winning.spis_text}, abort rekeying")
             destroy_and_reestablish(sa, winning)
         elif won and winning is not None:
             conclude_rekeying(sa, child, winning)
         if won and Flag.OLD_SA_DELETED in self.flags:
-            sa.log("IKE", 1, f"peer sent an incorrect delete for CHILD_SA {_name(child)} after "
+            sa.log("IKE", 1, f"peer sent an incorrect delete for CHILD_SA {child_name(child)} after "
                              "responding to our rekeying")
             destroy_rekeyed(sa, child)
             return Status.SUCCESS
@@ -277,8 +209,6 @@ class ChildRekeyInitiator(Task):
         if to_delete.outbound_state != OutboundState.INSTALLED:
             for effect in to_delete.remove_outbound():
                 sa.ctx.emit(effect)
-        from vicid.ike.tasks.child_delete import ChildDeleteInitiator
-
         self.delete = ChildDeleteInitiator(sa, to_delete)
         self.builder = self._build_delete
         return Status.NEED_MORE
@@ -326,7 +256,7 @@ class ChildRekeyInitiator(Task):
         if multi_ke:
             sa.log("IKE", 1, "CHILD_SA rekey collision lost, abort incomplete multi-KE rekeying")
         elif mine is not None:
-            sa.log("IKE", 1, f"CHILD_SA rekey collision lost, deleting redundant child {_name(mine)}")
+            sa.log("IKE", 1, f"CHILD_SA rekey collision lost, deleting redundant child {child_name(mine)}")
         if Flag.PASSIVE_INSTALLED not in self.flags:
             return None
         winning = other.create.child
@@ -347,7 +277,7 @@ class ChildRekeyInitiator(Task):
             sa.log("IKE", 1, "CHILD_SA rekey collision won, continue with multi-KE rekeying")
             sa.set_child_state(child, ChildState.REKEYING)
         else:
-            sa.log("IKE", 1, f"CHILD_SA rekey collision won, deleting old child {_name(child)}")
+            sa.log("IKE", 1, f"CHILD_SA rekey collision won, deleting old child {child_name(child)}")
         other_sa = other.create.child
         if self._replacement_deleted() and winning is not None:
             self.flags.add(Flag.REPLACEMENT_DELETED)
@@ -371,23 +301,23 @@ class ChildRekeyInitiator(Task):
         sa, child = self.sa, self.child
         assert child is not None
         if Flag.OLD_SA_DELETED not in self.flags:
-            sa.log("IKE", 1, f"peer didn't find CHILD_SA {_name(child)} we tried to rekey, create a "
+            sa.log("IKE", 1, f"peer didn't find CHILD_SA {child_name(child)} we tried to rekey, create a "
                              "replacement")
             return False
         if self.collision is None:
-            sa.log("IKE", 1, f"closing CHILD_SA {_name(child)} we tried to rekey because the peer "
+            sa.log("IKE", 1, f"closing CHILD_SA {child_name(child)} we tried to rekey because the peer "
                              "deleted it before it received our request")
             destroy_and_reestablish(sa, child)
             return True
         if Flag.OTHER_DELETED not in self.flags:
-            sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {_name(child)} because it was "
+            sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {child_name(child)} because it was "
                              "successfully rekeyed by the peer before it received our request")
             destroy_rekeyed(sa, child)
             return True
         other_sa = self.collision.create.child
-        sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {_name(child)} because the other peer "
+        sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {child_name(child)} because the other peer "
                          f"already deleted its replacement CHILD_SA "
-                         f"{_name(other_sa) if other_sa else '?'} before it received our request")
+                         f"{child_name(other_sa) if other_sa else '?'} before it received our request")
         destroy_rekeyed(sa, child)
         if other_sa is not None:
             destroy_and_reestablish(sa, other_sa)
@@ -399,13 +329,13 @@ class ChildRekeyInitiator(Task):
         if self.collision is not None and Flag.PASSIVE_INSTALLED in self.flags and \
                 Flag.OTHER_DELETED not in self.flags:
             waiting = "" if Flag.OLD_SA_DELETED in self.flags else ", waiting for delete"
-            sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {_name(child)} because the peer "
+            sa.log("IKE", 1, f"abort active rekeying for CHILD_SA {child_name(child)} because the peer "
                              f"successfully rekeyed it before receiving our request{waiting}")
             if Flag.OLD_SA_DELETED in self.flags:
                 destroy_rekeyed(sa, child)
             return True
         if Flag.OLD_SA_DELETED in self.flags:
-            sa.log("IKE", 1, f"closing CHILD_SA {_name(child)} we tried to rekey because the peer "
+            sa.log("IKE", 1, f"closing CHILD_SA {child_name(child)} we tried to rekey because the peer "
                              "started to delete it before receiving our request")
             destroy_and_reestablish(sa, child)
             return True
@@ -420,7 +350,7 @@ class ChildRekeyInitiator(Task):
             self.builder = self._build_delete_replacement
             return Status.NEED_MORE
         if self._replacement_deleted():
-            sa.log("IKE", 1, f"closing CHILD_SA {_name(child)} we tried to rekey because the peer "
+            sa.log("IKE", 1, f"closing CHILD_SA {child_name(child)} we tried to rekey because the peer "
                              "meanwhile sent a delete for its replacement")
             if Flag.OLD_SA_DELETED in self.flags:
                 destroy_and_reestablish(sa, child)
@@ -429,9 +359,9 @@ class ChildRekeyInitiator(Task):
             return Status.NEED_MORE
         delete_old = Flag.OLD_SA_DELETED not in self.flags
         if not delete_old:
-            sa.log("IKE", 1, f"peer sent an incorrect delete for CHILD_SA {_name(child)} after "
+            sa.log("IKE", 1, f"peer sent an incorrect delete for CHILD_SA {child_name(child)} after "
                              "responding to our rekeying")
-        sa.log("IKE", 1, f"closing and recreating CHILD_SA {_name(child)} after failing to install "
+        sa.log("IKE", 1, f"closing and recreating CHILD_SA {child_name(child)} after failing to install "
                          "replacement")
         self.builder = lambda m: self._build_delete_recreate(m, delete_old)
         return Status.NEED_MORE
@@ -444,7 +374,7 @@ class ChildRekeyInitiator(Task):
         other_child = other.create.child
         if other_child is None:
             return False  # the passive rekeying created no CHILD_SA
-        name = _name(self.child)
+        name = child_name(self.child)
         if other_child.state != ChildState.INSTALLED:
             self.sa.log("IKE", 1, f"colliding passive rekeying for CHILD_SA {name} is not yet complete")
             self.collision = other
@@ -560,7 +490,7 @@ class ChildRekeyResponder(Task):
             msg.add_notify(N.CHILD_SA_NOT_FOUND, protocol_id=self.protocol, spi=self.spi_data)
             return Status.SUCCESS
         if child.state == ChildState.DELETING:
-            sa.log("IKE", 1, f"unable to rekey CHILD_SA {_name(child)}, we are deleting it")
+            sa.log("IKE", 1, f"unable to rekey CHILD_SA {child_name(child)}, we are deleting it")
             msg.add_notify(N.TEMPORARY_FAILURE, flush=True)
             return Status.SUCCESS
         active, followup = self._actively_rekeying()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from vicid.ike.ke import InvalidKeData, KeyExchange, UnsupportedKeMethod
 from vicid.ike.proposal import Proposal, proposals_str, select_proposal
-from vicid.ike.sa import Ext
+from vicid.ike.sa_state import Ext
 from vicid.ike.wire.enums import ke_name
 from vicid.ike.wire.payloads import KePayload
 

@@ -1,25 +1,24 @@
-"""Which tasks an incoming request creates (``process_request()``) and what ``queue_ike()``,
-``queue_child()`` and the delete helpers queue as initiator."""
+"""Which tasks an incoming request creates (``process_request()``); what the IKE_SA queues as
+initiator is :class:`~vicid.ike.task_manager.TaskManager`'s ``queue_*()``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vicid.ike.child import ChildSa
-from vicid.ike.config import ChildConfig
 from vicid.ike.messages import InMessage
+from vicid.ike.sa_state import IkeState
 from vicid.ike.tasks.base import Task, TaskKind
-from vicid.ike.tasks.child_create import ChildCreateInitiator, ChildCreateResponder
-from vicid.ike.tasks.child_delete import ChildDeleteInitiator, ChildDeleteResponder
+from vicid.ike.tasks.child_create import ChildCreateResponder
+from vicid.ike.tasks.child_delete import ChildDeleteResponder
 from vicid.ike.tasks.child_rekey import ChildRekeyResponder
-from vicid.ike.tasks.ike_auth import IkeAuthInitiator, IkeAuthResponder
+from vicid.ike.tasks.ike_auth import IkeAuthResponder
 from vicid.ike.tasks.ike_cert_post import IkeCertPost
 from vicid.ike.tasks.ike_cert_pre import IkeCertPre
-from vicid.ike.tasks.ike_config import IkeConfigInitiator, IkeConfigResponder
+from vicid.ike.tasks.ike_config import IkeConfigResponder
 from vicid.ike.tasks.ike_delete import IkeDelete
 from vicid.ike.tasks.ike_dpd import IkeDpd
 from vicid.ike.tasks.ike_establish import IkeEstablish
-from vicid.ike.tasks.ike_init import IkeInitInitiator, IkeInitResponder
+from vicid.ike.tasks.ike_init import IkeInitResponder
 from vicid.ike.tasks.ike_mobike import IkeMobike
 from vicid.ike.tasks.ike_natd import IkeNatd
 from vicid.ike.tasks.ike_rekey import IkeRekeyResponder
@@ -39,8 +38,6 @@ def _init_tasks(sa: IkeSa) -> list[Task]:
 
 
 def _create_child_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
-    from vicid.ike.sa import IkeState
-
     if sa.state in (IkeState.CREATED, IkeState.CONNECTING):
         sa.log("IKE", 1, "received CREATE_CHILD_SA request for unestablished IKE_SA, rejected")
         return None
@@ -59,8 +56,6 @@ _MOBIKE_NOTIFIES = {N.ADDITIONAL_IP4_ADDRESS, N.ADDITIONAL_IP6_ADDRESS, N.NO_ADD
 
 
 def _informational_task(sa: IkeSa, msg: InMessage) -> Task:
-    from vicid.ike.sa import IkeState
-
     for p in msg.message.all_payloads():
         if p.payload_type == PayloadType.NOTIFY and sa.state != IkeState.REKEYED:
             if p.notify_type in _MOBIKE_NOTIFIES:
@@ -85,31 +80,4 @@ def passive_tasks(sa: IkeSa, msg: InMessage) -> list[Task] | None:
     return []
 
 
-def queue_ike(sa: IkeSa) -> None:
-    """``queue_ike()``: the tasks that set up the IKE_SA, unless already queued."""
-    tm = sa.tm
-    for task in (IkeVendor(sa, True), IkeInitInitiator(sa), IkeNatd(sa, True), IkeCertPre(sa, True),
-                 IkeAuthInitiator(sa), IkeCertPost(sa, True), IkeConfigInitiator(sa), IkeMobike(sa, True),
-                 IkeEstablish(sa, True)):
-        if not tm.has(tm.queued, task.kind):
-            tm.queue(task)
-
-
-def queue_child(sa: IkeSa, config: ChildConfig, reqid: int = 0) -> None:
-    task = ChildCreateInitiator(sa, config)
-    if reqid:
-        task.reqid = reqid
-        sa.ctx.reqids.ref(reqid)
-    sa.tm.queue(task)
-
-
-def queue_ike_delete(sa: IkeSa) -> None:
-    sa.tm.queue(IkeDelete(sa, True))
-
-
-def queue_child_delete(sa: IkeSa, child: ChildSa) -> None:
-    sa.tm.queue(ChildDeleteInitiator(sa, child))
-
-
-__all__ = ["TaskKind", "passive_tasks", "queue_child", "queue_child_delete", "queue_ike",
-           "queue_ike_delete"]
+__all__ = ["TaskKind", "passive_tasks"]

@@ -14,6 +14,7 @@ exchanges: nonces, IKE_SA_INIT messages and the IntAuth chains of IKE_INTERMEDIA
 from __future__ import annotations
 
 from vicid.identity import Identification, IdKind
+from vicid.ike.auth_info import AuthInfo
 from vicid.ike.authenticators import (
     AuthContext,
     Authenticator,
@@ -23,12 +24,11 @@ from vicid.ike.authenticators import (
     create_builder,
     create_verifier,
 )
-from vicid.ike.authenticators.info import AuthInfo
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, PeerConfig, UniquePolicy
 from vicid.ike.crypto.auth import IntAuth, signed_octets
 from vicid.ike.errors import AuthenticationFailed
 from vicid.ike.messages import InMessage, OutMessage, notify_name
-from vicid.ike.sa import Cond, Ext
+from vicid.ike.sa_state import Cond, Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType
 from vicid.ike.wire.notify import decode_signature_hash_algorithms

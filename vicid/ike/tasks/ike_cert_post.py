@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from vicid.creds.trust import subject_text
 from vicid.ike.config import CertPolicy
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond
+from vicid.ike.sa_state import Cond
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import AuthMethod, ExchangeType, PayloadType
 from vicid.ike.wire.payloads import CertPayload

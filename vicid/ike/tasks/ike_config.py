@@ -19,7 +19,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from vicid.ike.effects import IpAddress
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond
+from vicid.ike.sa_state import Cond
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import CfgType, ConfigAttr, ExchangeType, NotifyType, PayloadType, config_attr_name
 from vicid.ike.wire.payloads import CpAttribute, CpPayload

@@ -10,7 +10,7 @@ response and is then destroyed. A late AUTHENTICATION_FAILED notify is handled t
 from __future__ import annotations
 
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond, IkeState
+from vicid.ike.sa_state import Cond, IkeState
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, ProtocolId
 from vicid.ike.wire.payloads import DeletePayload

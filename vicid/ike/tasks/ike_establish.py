@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond, IkeState
+from vicid.ike.sa_state import Cond, IkeState
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType
 

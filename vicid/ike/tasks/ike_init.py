@@ -18,7 +18,7 @@ from vicid.ike.errors import InvalidKePayload, InvalidSyntax, NoProposalChosen
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal
-from vicid.ike.sa import Ext, IkeState
+from vicid.ike.sa_state import Ext, IkeState
 from vicid.ike.tasks import common
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ADDKE_TYPES, ExchangeType, NotifyType, PayloadType, TransformType, ke_name

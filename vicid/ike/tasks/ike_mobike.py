@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond, Ext
+from vicid.ike.sa_state import Cond, Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.tasks.ike_natd import IkeNatd
 from vicid.ike.wire.enums import ExchangeType, NotifyType

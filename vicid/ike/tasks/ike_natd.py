@@ -14,7 +14,7 @@ import hashlib
 
 from vicid.ike.effects import Endpoint
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Cond, Ext
+from vicid.ike.sa_state import Cond, Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType
 from vicid.ike.wire.natt import IKE_PORT, nat_detection_hash

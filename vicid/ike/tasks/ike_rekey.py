@@ -24,7 +24,7 @@ from vicid.ike.child import ChildState
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal
-from vicid.ike.sa import Cond, IkeState
+from vicid.ike.sa_state import Cond, IkeState
 from vicid.ike.tasks import common
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.tasks.child_create import LINK, RETRY_INTERVAL, RETRY_JITTER

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicid.ike.messages import InMessage, OutMessage
-from vicid.ike.sa import Ext
+from vicid.ike.sa_state import Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import PayloadType
 from vicid.ike.wire.payloads import VendorIdPayload
