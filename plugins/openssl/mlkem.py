@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from vicid_plugins._mlkem import ML_KEM, MlKemParams, check_encaps_key
@@ -9,8 +10,10 @@ from vicid_plugins._mlkem import ML_KEM, MlKemParams, check_encaps_key
 from vicid.ke import InvalidKeData, KemKeyExchange, KeSeedUnsupported, derive_seed
 
 
+@functools.cache
 def _classes(method: int) -> tuple[Any, Any] | None:
-    """(PrivateKey, PublicKey) classes for a set, or None if this cryptography lacks them."""
+    """(PrivateKey, PublicKey) classes for a set, or None if this cryptography lacks them
+    (looked up once: every handshake creates an object)."""
     try:
         from cryptography.hazmat.primitives.asymmetric import mlkem
     except ImportError:
