@@ -116,7 +116,7 @@ def test_classic_exchange(pair):
 
 def test_ike_auth_request_contents(pair):
     """The inner payloads of IKE_AUTH, in charon's order (decrypted with moon's keys)."""
-    from vicid.ike.wire.sk import unprotect
+    from vicid.ike.crypto.sk import unprotect
 
     p = pair()
     p.initiate()

@@ -18,10 +18,10 @@ from tests.exchange.helpers import CAROL, CAROL_ID, Node, child_cfg, creds, ep, 
 from tests.exchange.test_rekey import run
 from vicid.config.pools import PoolStore, parse_pool
 from vicid.identity import Identification
+from vicid.ike.crypto.sk import unprotect
 from vicid.ike.effects import Alert, DeleteVirtualIp, InstallPolicy, InstallVirtualIp, Log
 from vicid.ike.wire.enums import CfgType, ConfigAttr, ExchangeType, PayloadType
 from vicid.ike.wire.message import decode_message
-from vicid.ike.wire.sk import unprotect
 
 A = ConfigAttr
 MOON_NET, MOON_NET6 = "10.2.0.0/16", "2001:db8:2::/64"

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from tests.unit.wire.samples import ALL_PAYLOADS, header
 from vicid.ike.crypto.cipher import make_sk_cipher
-from vicid.ike.errors import UnsupportedCriticalPayload
+from vicid.ike.crypto.fragments import Reassembler
+from vicid.ike.crypto.sk import decode_inner, protect, unprotect
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import EncrAlg, ExchangeType, ProtocolId
-from vicid.ike.wire.fragments import Reassembler
+from vicid.ike.wire.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.message import (
     Message,
     decode_message,
@@ -45,7 +46,6 @@ from vicid.ike.wire.selectors import (
     TsrPayload,
     UnknownSelector,
 )
-from vicid.ike.wire.sk import decode_inner, protect, unprotect
 from vicid.secrets import Secret
 
 u8 = st.integers(0, 255)

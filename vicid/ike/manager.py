@@ -27,7 +27,6 @@ from vicid.ike.context import EngineContext
 from vicid.ike.controller import InitiateListener, TerminateChildListener, TerminateIkeListener
 from vicid.ike.cookies import CookieJar, CookiePolicy
 from vicid.ike.effects import Alert, Completed, Effect, Endpoint, IkeSaView, SendDatagram
-from vicid.ike.errors import IkeProtocolError, InvalidSyntax
 from vicid.ike.ke import KeRegistry
 from vicid.ike.kernel_events import KernelAcquire, KernelExpire
 from vicid.ike.log_mirror import stdlib_log
@@ -41,6 +40,7 @@ from vicid.ike.traps import TrapTable
 from vicid.ike.traps import endpoint_of as _endpoint
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import ExchangeType, NotifyType
+from vicid.ike.wire.errors import IkeProtocolError, InvalidSyntax
 from vicid.ike.wire.header import IKEV2_MAJOR, ZERO_SPI, IkeHeader, decode_header_at
 from vicid.ike.wire.message import Message, decode_message, encode_message, validate
 from vicid.ike.wire.natt import IKE_PORT, NATT_KEEPALIVE, NON_ESP_MARKER, add_non_esp_marker

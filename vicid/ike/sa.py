@@ -19,6 +19,8 @@ from vicid.ike.auth_info import AuthRounds
 from vicid.ike.child import ChildSa, ChildState
 from vicid.ike.config import ChildConfig, Fragmentation, PeerConfig
 from vicid.ike.context import EngineContext
+from vicid.ike.crypto.fragments import fragment
+from vicid.ike.crypto.sk import protect
 from vicid.ike.effects import (
     Alert,
     ChildRekey,
@@ -44,10 +46,8 @@ from vicid.ike.proposal import Proposal
 from vicid.ike.sa_state import Cond, Ext, IkeState
 from vicid.ike.task_types import Status, TaskKind
 from vicid.ike.wire.enums import IntegAlg, KeMethod, PrfAlg, TransformType, encr_name
-from vicid.ike.wire.fragments import fragment
 from vicid.ike.wire.message import Message
 from vicid.ike.wire.natt import IKE_PORT, add_non_esp_marker, needs_non_esp_marker
-from vicid.ike.wire.sk import protect
 
 
 class Listener:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from vicid.ike.child import ChildSa
 from vicid.ike.config import ChildConfig
 from vicid.ike.crypto.cipher import IntegrityError
+from vicid.ike.crypto.fragments import Reassembler, whole_length
+from vicid.ike.crypto.sk import open_fragment, unprotect
 from vicid.ike.effects import Endpoint
-from vicid.ike.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
 from vicid.ike.fetch import FetchNeeded, FetchState, Parked, busy, park
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, exchange_name, notify_name
 from vicid.ike.msg_log import describe
@@ -56,11 +57,10 @@ from vicid.ike.tasks.ike_rekey import IkeRekeyInitiator
 from vicid.ike.tasks.ike_vendor import IkeVendor
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import ExchangeType, NotifyType
-from vicid.ike.wire.fragments import Reassembler, whole_length
+from vicid.ike.wire.errors import IkeProtocolError, InvalidSyntax, Scope, UnsupportedCriticalPayload
 from vicid.ike.wire.header import IkeHeader
 from vicid.ike.wire.message import Message, encode_message, validate
 from vicid.ike.wire.payloads import SkfPayload, SkPayload
-from vicid.ike.wire.sk import open_fragment, unprotect
 
 if TYPE_CHECKING:
     from vicid.ike.sa import IkeSa

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from tests.unit.wire.samples import SA, header
-from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, KeMethod, NotifyType, PayloadType
+from vicid.ike.wire.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.header import HEADER_LEN, decode_header, header_bytes
 from vicid.ike.wire.message import MESSAGE_RULES, Message, decode_message, encode_message, validate
 from vicid.ike.wire.notify import NotifyPayload, status

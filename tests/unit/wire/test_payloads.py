@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.wire.samples import ALL_PAYLOADS, SA
-from vicid.ike.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader, Writer
 from vicid.ike.wire.enums import NotifyType, PayloadType
+from vicid.ike.wire.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.message import check_critical, decode_payload_chain, encode_payload_chain
 from vicid.ike.wire.notify import decode_invalid_ke_data, decode_signature_hash_algorithms
 from vicid.ike.wire.payloads import PAYLOAD_CODECS, KePayload, UnknownPayload, decode_ke, encode_ke

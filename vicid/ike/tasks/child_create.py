@@ -28,14 +28,6 @@ from vicid.ike.config import ChildConfig, Childless, IpsecMode, PeerConfig
 from vicid.ike.crypto.keymat import ChildSuite, derive_child_keys
 from vicid.ike.crypto.transforms import encr_info
 from vicid.ike.effects import SaKeys
-from vicid.ike.errors import (
-    InvalidKePayload,
-    InvalidSyntax,
-    NoProposalChosen,
-    StateNotFound,
-    TemporaryFailure,
-    TsUnacceptable,
-)
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal
@@ -47,6 +39,14 @@ from vicid.ike.tasks.ike_config import any_address
 from vicid.ike.tasks.ike_init import KeRound, key_rounds
 from vicid.ike.ts import TrafficSelector, select_ts, ts_list_str
 from vicid.ike.wire.enums import AEAD_ALGS, ExchangeType, NotifyType, PayloadType, TransformType, ke_name
+from vicid.ike.wire.errors import (
+    InvalidKePayload,
+    InvalidSyntax,
+    NoProposalChosen,
+    StateNotFound,
+    TemporaryFailure,
+    TsUnacceptable,
+)
 from vicid.ike.wire.payloads import NoncePayload
 from vicid.ike.wire_map import proposals_from_wire, sa_payload, ts_from_wire, tsi_payload, tsr_payload
 from vicid.secrets import Secret

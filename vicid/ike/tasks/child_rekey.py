@@ -22,7 +22,6 @@ from __future__ import annotations
 from enum import Enum, auto
 
 from vicid.ike.child import ChildSa, ChildState, OutboundState
-from vicid.ike.errors import IkeProtocolError
 from vicid.ike.messages import EXCHANGE_UNDEFINED, InMessage, OutMessage
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.tasks.child_conclude import (
@@ -35,6 +34,7 @@ from vicid.ike.tasks.child_conclude import (
 from vicid.ike.tasks.child_create import RETRY_INTERVAL, RETRY_JITTER, ChildCreateInitiator, ChildCreateResponder
 from vicid.ike.tasks.child_delete import ChildDeleteInitiator
 from vicid.ike.wire.enums import ExchangeType, NotifyType, ProtocolId
+from vicid.ike.wire.errors import IkeProtocolError
 from vicid.ike.wire.payloads import DeletePayload
 
 E, N = ExchangeType, NotifyType

@@ -26,11 +26,11 @@ from vicid.ike.authenticators import (
 )
 from vicid.ike.config import AuthClass, AuthConfig, AuthRule, PeerConfig, UniquePolicy
 from vicid.ike.crypto.auth import IntAuth, signed_octets
-from vicid.ike.errors import AuthenticationFailed
 from vicid.ike.messages import InMessage, OutMessage, notify_name
 from vicid.ike.sa_state import Cond, Ext
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ExchangeType, NotifyType, PayloadType
+from vicid.ike.wire.errors import AuthenticationFailed
 from vicid.ike.wire.notify import decode_signature_hash_algorithms
 from vicid.ike.wire.payloads import IdiPayload, IdPayload, IdrPayload
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from vicid.ike.config import Childless, Fragmentation
-from vicid.ike.errors import InvalidKePayload, InvalidSyntax, NoProposalChosen
 from vicid.ike.ke import KeyExchange
 from vicid.ike.messages import InMessage, OutMessage, notify_name
 from vicid.ike.proposal import Proposal
@@ -22,6 +21,7 @@ from vicid.ike.sa_state import Ext, IkeState
 from vicid.ike.tasks import common
 from vicid.ike.tasks.base import Status, Task, TaskKind
 from vicid.ike.wire.enums import ADDKE_TYPES, ExchangeType, NotifyType, PayloadType, TransformType, ke_name
+from vicid.ike.wire.errors import InvalidKePayload, InvalidSyntax, NoProposalChosen
 from vicid.ike.wire.notify import decode_signature_hash_algorithms
 from vicid.ike.wire.payloads import NoncePayload
 from vicid.ike.wire_map import proposals_from_wire, sa_payload

@@ -12,9 +12,9 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from vicid.ike.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError, Reader
 from vicid.ike.wire.enums import ExchangeType, PayloadType
+from vicid.ike.wire.errors import InvalidSyntax, UnsupportedCriticalPayload
 from vicid.ike.wire.frozen import fast_init
 from vicid.ike.wire.header import HEADER_LEN, IkeHeader, decode_header_at, pack_header
 from vicid.ike.wire.notify import NotifyPayload

@@ -13,12 +13,12 @@ import dataclasses
 from collections.abc import Callable
 
 from vicid.ike.crypto.cipher import SkCipher
+from vicid.ike.crypto.sk import SKF_HEADER_LEN, decode_inner, padded_len, protect, protect_fragment
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import PayloadType
 from vicid.ike.wire.header import HEADER_LEN
 from vicid.ike.wire.message import Message, encode_payload_chain, first_type
 from vicid.ike.wire.payloads import GENERIC_HEADER_LEN, Payload, SkfPayload
-from vicid.ike.wire.sk import SKF_HEADER_LEN, decode_inner, padded_len, protect, protect_fragment
 
 MAX_FRAGMENTS = 255  # charon MAX_FRAGMENTS
 MAX_PACKET = 10000  # charon.max_packet default

@@ -7,14 +7,14 @@ import pytest
 
 from tests.unit.wire.samples import ALL_PAYLOADS, header
 from vicid.ike.crypto.cipher import IntegrityError, SkCipher, make_sk_cipher
+from vicid.ike.crypto.fragments import Reassembler, fragment
+from vicid.ike.crypto.sk import open_fragment, pad, protect, unpad, unprotect
 from vicid.ike.crypto.transforms import encr_info, integ_info
-from vicid.ike.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.buffer import DecodeError
 from vicid.ike.wire.enums import EncrAlg, ExchangeType, IntegAlg, PayloadType
-from vicid.ike.wire.fragments import Reassembler, fragment
+from vicid.ike.wire.errors import UnsupportedCriticalPayload
 from vicid.ike.wire.message import Message, decode_message
 from vicid.ike.wire.payloads import KePayload, SkfPayload, SkPayload, UnknownPayload, VendorIdPayload
-from vicid.ike.wire.sk import open_fragment, pad, protect, unpad, unprotect
 from vicid.secrets import Secret
 
 SUITES = [
