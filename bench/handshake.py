@@ -322,7 +322,9 @@ def _report(args: argparse.Namespace) -> None:
         theirs = lab["charon"]
         cpu = (1000 * theirs["ini_cpu_s"] / args.lab_count, 1000 * theirs["resp_cpu_s"] / args.lab_count)
         line = (f"  {name:8s} charon 6.1 in the lab {theirs['rate']:6.1f}/s (CPU {cpu[0]:.1f} + {cpu[1]:.1f})"
-                f"   ratio one process {ours / theirs['rate']:.2f}x, per peer {paired['rate'] / theirs['rate']:.2f}x")
+                f"   ratio one process {ours / theirs['rate']:.2f}x, per peer {paired['rate'] / theirs['rate']:.2f}x"
+                f"   (CPU per handshake, vicid's one process / charon's two daemons: "
+                f"{1000 * cpu_s / (cpu[0] + cpu[1]):.2f})")
         if "vicid" in lab:
             line += f"   [vicid in the lab {lab['vicid']['rate']:.1f}/s = {lab['vicid']['rate'] / theirs['rate']:.2f}x]"
         print(line, flush=True)
