@@ -17,7 +17,14 @@ import pytest
 
 from swanctl import certs
 from swanctl.message import Message
-from tests.swanctl.conftest import SCHEMA, VECTORS, hermetic_env, ours_argv, run_inprocess
+from tests.swanctl.conftest import (
+    SCHEMA,
+    VECTORS,
+    hermetic_env,
+    needs_default_socket_absent,
+    ours_argv,
+    run_inprocess,
+)
 from tests.swanctl.fakedaemon import FakeDaemon
 from tests.swanctl.schema_check import SchemaError, validate
 from tests.swanctl.viciproxy import Replayer, Transcript
@@ -43,6 +50,7 @@ def json_vectors() -> list[Path]:
 
 def replay_json(path: Path, sockdir: Path) -> tuple[int, str, str]:
     vector = json.loads(path.read_text())
+    needs_default_socket_absent(vector)
     args = [a for a in vector["args"] if a not in FORMAT_ONLY] + ["--json"]
     trs = [Transcript([(d, bytes.fromhex(p)) for d, p in tr]) for tr in vector["transcripts"]]
     with Replayer(sockdir / "rep.vici", trs) as rep:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from swanctl import certs
-from tests.swanctl.conftest import VECTORS, run_inprocess
+from tests.swanctl.conftest import VECTORS, needs_default_socket_absent, run_inprocess
 from tests.swanctl.viciproxy import Replayer, Transcript
 
 FILES = sorted(VECTORS.glob("*.json"))
@@ -42,6 +42,7 @@ def test_vectors_exist() -> None:
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_replayed_output_is_identical(path: Path, sockdir: Path, utc: None, monkeypatch: pytest.MonkeyPatch) -> None:
     vector = load(path)
+    needs_default_socket_absent(vector)
     monkeypatch.setattr(certs, "now", lambda: int(vector["time"]))
     with Replayer(sockdir / "rep.vici", transcripts(vector)) as rep:
         res = run_inprocess(*vector["args"], "--uri", rep.uri)

@@ -54,6 +54,10 @@ class ReqidAllocator:
                 return
 
 
+def _no_task_manager(_sa: object) -> None:
+    raise RuntimeError("an IKE_SA needs a task manager: IkeSaManager sets EngineContext.new_task_manager")
+
+
 @dataclass
 class EngineContext:
     settings: EngineSettings
@@ -77,7 +81,7 @@ class EngineContext:
     # a new, registered initiator IKE_SA for (peer, my host, other host, use configured ports)
     new_initiator: Callable[..., object] = lambda *_a: None
     # the task manager of a new IKE_SA (the manager sets TaskManager, which sits above the IKE_SA)
-    new_task_manager: Callable[[Any], Any] = lambda _sa: None
+    new_task_manager: Callable[[Any], Any] = field(default=_no_task_manager)
     install_trap: Callable[[object, object], None] = lambda _p, _c: None
     fetches: FetchTable = field(default_factory=FetchTable)  # revocation fetches the shell runs
     jobs: list[tuple[float, int, object]] = field(default_factory=list)  # heap of scheduled jobs
