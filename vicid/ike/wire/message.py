@@ -205,7 +205,7 @@ def decode_message(data: bytes | memoryview, header: IkeHeader | None = None) ->
     """Decode a whole IKE message (without non-ESP marker) from peer bytes.
 
     Raises ``DecodeError`` on malformed data and ``UnsupportedCriticalPayload`` for unknown
-    critical payloads in clear. SK/SKF stays encrypted (see ``sk.py``). ``header``: the
+    critical payloads in clear. SK/SKF stays encrypted (see ``crypto/sk.py``). ``header``: the
     header of ``data`` if the caller has decoded it already."""
     if type(data) is not bytes:
         data = bytes(data)

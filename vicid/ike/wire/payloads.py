@@ -535,7 +535,7 @@ PAYLOAD_CODECS: dict[PayloadType, Codec] = {
     PayloadType.CP: Codec(CpPayload, decode_cp, encode_cp),
     PayloadType.EAP: Codec(EapPayload, decode_eap, encode_eap),
 }
-"""Body codecs for the plain payloads; SK and SKF are framed by message.py / sk.py."""
+"""Body codecs for the plain payloads; SK and SKF are framed by message.py / crypto/sk.py."""
 
 
 def _reader_form(decode: Callable[[Reader], Any]) -> Callable[[bytes, int, int], Any]:
