@@ -12,8 +12,8 @@ charon: charon->charon between two namespaces of the interop lab, driven as ``py
 drives its setup rate (vici ``initiate`` in bulk, 32 in flight), with its threads on every core,
 plus sockets, vici and kernel-libipsec installs. Each ratio divides a vicid rate by charon's.
 This VM's two vCPUs run two busy processes side by side at full speed at some times and at half
-speed at others (host contention; bench/README.md), which moves charon's and the per-peer figure
-together and leaves the one-process figure alone: both ratios are printed.
+speed at others (host contention; bench/README.md): the arrangements gain from the second core
+differently, so both ratios are printed, each from figures measured in the same run.
 Printed with the rates: CPU ms per handshake (initiator + responder).
 ``--lab-vicid`` adds vicid->vicid under the lab drive. The lab part runs by default when root
 and the lab is provisioned; ``--no-charon`` skips it.
