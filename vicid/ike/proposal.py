@@ -270,7 +270,7 @@ def _select_algo(
             if ours.id == peer.id and ours.key_length == peer.key_length:
                 if skip_private and ours.id >= PRIVATE_USE:
                     continue
-                return Transform(ttype, ours.id, ours.key_length)
+                return ours  # the configured (immutable) transform: shared by every SA that selects it
     return False
 
 
