@@ -76,6 +76,11 @@ class _computed_once:  # a decorator, named like functools.cached_property
         return value
 
 
+# per-type views by the identities of a proposal's transforms (see Proposal._by_type)
+_BY_TYPE: dict[tuple[int, ...], tuple[tuple[Transform, ...], dict[int, tuple[Transform, ...]]]] = {}
+_BY_TYPE_MAX = 4096
+
+
 class ProposalError(ValueError):
     """A proposal string charon rejects; the message is what charon logs."""
 
@@ -127,11 +132,20 @@ class Proposal:
     @_computed_once
     def _by_type(self) -> dict[int, tuple[Transform, ...]]:
         """Transforms per type in preference order, built once: selection, key derivation and
-        the SA payload ask for them dozens of times per handshake."""
+        the SA payload ask for them dozens of times per handshake. Read only, so proposals
+        made of the same Transform objects (every SA's selection from one config) share it."""
+        key = tuple(map(id, self.transforms))
+        entry = _BY_TYPE.get(key)
+        if entry is not None:
+            return entry[1]
         index: dict[int, list[Transform]] = {}
         for t in self.transforms:
             index.setdefault(t.type, []).append(t)
-        return {ttype: tuple(found) for ttype, found in index.items()}
+        views = {ttype: tuple(found) for ttype, found in index.items()}
+        if len(_BY_TYPE) >= _BY_TYPE_MAX:
+            _BY_TYPE.clear()
+        _BY_TYPE[key] = (self.transforms, views)  # holding the transforms keeps their ids unique
+        return views
 
     @_computed_once
     def _types(self) -> tuple[TransformType, ...]:
